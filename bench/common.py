@@ -1,0 +1,80 @@
+"""Helpers shared by the benchmarks: timing, percentiles, and servers in their own processes."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+
+import httpx
+
+from atom_health.web.threaded_server import free_port
+
+
+def per_call_seconds(function: Callable[[], object], calls: int, repeats: int = 5) -> float:
+    """Best of ``repeats`` runs of ``calls`` calls, in seconds per call."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            function()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def latencies_ms(client: httpx.Client, path: str, requests: int, warmup: int = 200) -> list[float]:
+    for _ in range(warmup):
+        client.get(path).raise_for_status()
+    samples = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        client.get(path).raise_for_status()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def describe_ms(samples: list[float]) -> str:
+    return (
+        f"p50 {percentile(samples, 0.50):6.3f} ms  p99 {percentile(samples, 0.99):6.3f} ms  "
+        f"mean {statistics.fmean(samples):6.3f} ms"
+    )
+
+
+@contextmanager
+def serving(
+    argv: list[str], ready_path: str, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Start a server command with ``{port}`` filled in; yield its base URL once it answers."""
+    port = free_port()
+    command = [part.replace("{port}", str(port)) for part in argv]
+    environment = {**os.environ, **(env or {})}
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(url + ready_path, timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{command} did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+PYTHON = sys.executable

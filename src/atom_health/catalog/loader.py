@@ -1,0 +1,114 @@
+"""Building the catalog: built-in entries, then the config file, then environment overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from atom_health.catalog.model import Criticality, Integration, StatusFormat, env_prefix
+from atom_health.config import ConfigError, IntegrationEntry, Settings
+
+_URL_SETTINGS = ("base_url", "token_url", "status_url")
+
+
+class Catalog:
+    """The integrations this process knows, looked up by id or alias (case-insensitive)."""
+
+    def __init__(self, integrations: Iterable[Integration]) -> None:
+        self._by_id: dict[str, Integration] = {}
+        self._by_name: dict[str, Integration] = {}
+        for integration in integrations:
+            self._by_id[integration.id] = integration
+            for name in (integration.id, *integration.aliases):
+                self._by_name[name.lower()] = integration
+
+    def get(self, name: str) -> Integration | None:
+        """The integration called ``name`` (id or alias), or None when unknown or disabled."""
+        found = self._by_name.get(name.strip().lower())
+        return found if found is not None and found.enabled else None
+
+    def enabled(self) -> list[Integration]:
+        return [integration for integration in self._by_id.values() if integration.enabled]
+
+    def __iter__(self) -> Iterator[Integration]:
+        return iter(self.enabled())
+
+    def __len__(self) -> int:
+        return len(self.enabled())
+
+
+@cache
+def builtin_entries() -> Mapping[str, IntegrationEntry]:
+    """The packaged ``builtin.yaml``, validated with the same schema as user entries."""
+    text = resources.files("atom_health.catalog").joinpath("builtin.yaml").read_text("utf-8")
+    raw: dict[str, Any] = yaml.safe_load(text)
+    try:
+        return {key: IntegrationEntry.model_validate(value) for key, value in raw.items()}
+    except ValidationError as exc:  # a packaging defect, not a user error
+        raise RuntimeError(f"built-in catalog is invalid: {exc}") from exc
+
+
+def build_catalog(settings: Settings, environ: Mapping[str, str]) -> Catalog:
+    """Merge built-ins with the user's entries and the ``ATOM_HEALTH_<ID>_*_URL`` variables."""
+    merged: dict[str, dict[str, Any]] = {
+        key: entry.model_dump(exclude_none=True) for key, entry in builtin_entries().items()
+    }
+    for key, entry in settings.integrations.items():
+        overrides = entry.model_dump(exclude_unset=True, exclude_none=True)
+        if "env" in overrides:
+            overrides["env"] = {**merged.get(key, {}).get("env", {}), **overrides["env"]}
+        merged[key] = {**merged.get(key, {}), **overrides}
+    integrations = [_integration(key, fields, environ) for key, fields in merged.items()]
+    _refuse_clashing_names(integrations, settings.source)
+    return Catalog(integrations)
+
+
+def _integration(key: str, fields: Mapping[str, Any], environ: Mapping[str, str]) -> Integration:
+    renames: dict[str, str] = dict(fields.get("env", {}))
+    urls = {name: fields.get(name) for name in _URL_SETTINGS}
+    base_url_env = fields.get("base_url_env")
+    prefix = env_prefix(key)
+    for name in _URL_SETTINGS:
+        override = environ.get(prefix + name.upper(), "").strip()
+        if override:
+            if not override.startswith(("http://", "https://")):
+                raise ConfigError(f"{prefix}{name.upper()}: must be an http:// or https:// URL")
+            urls[name] = override
+            if name == "base_url":
+                base_url_env = None
+    return Integration(
+        id=key,
+        name=fields.get("name") or key.replace("-", " ").replace("_", " ").title(),
+        criticality=fields.get("criticality", Criticality.normal),
+        required_env=tuple(renames.get(n, n) for n in fields.get("required_env", ())),
+        optional_env=tuple(renames.get(n, n) for n in fields.get("optional_env", ())),
+        env_names=renames,
+        base_url=_strip_slash(urls["base_url"]),
+        base_url_env=renames.get(base_url_env, base_url_env) if base_url_env else None,
+        token_url=urls["token_url"],
+        status_url=_strip_slash(urls["status_url"]),
+        status_format=fields.get("status_format", StatusFormat.none),
+        aliases=tuple(fields.get("aliases", ())),
+        enabled=fields.get("enabled", True),
+    )
+
+
+def _strip_slash(url: str | None) -> str | None:
+    return url.rstrip("/") if url else url
+
+
+def _refuse_clashing_names(integrations: list[Integration], source: str) -> None:
+    owner: dict[str, str] = {}
+    for integration in integrations:
+        for name in (integration.id, *integration.aliases):
+            previous = owner.setdefault(name.lower(), integration.id)
+            if previous != integration.id:
+                raise ConfigError(
+                    f"{source}: integrations.{integration.id}.aliases: {name!r} is already the name of "
+                    f"integration {previous!r}"
+                )

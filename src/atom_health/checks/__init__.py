@@ -1,0 +1,1 @@
+"""The steps of one check: configuration, then live API access."""

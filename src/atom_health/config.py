@@ -1,0 +1,141 @@
+"""The user config file (YAML or TOML): its schema, and loading it with errors a person can act on.
+
+A malformed file, an unknown field or an invalid value is refused as a whole with
+:class:`ConfigError`, whose message names the file, the field and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from atom_health.catalog.model import (
+    ENV_NAME_PATTERN,
+    INTEGRATION_ID_PATTERN,
+    Criticality,
+    StatusFormat,
+)
+
+CONFIG_ENV_VAR = "ATOM_HEALTH_CONFIG"
+
+EnvName = Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
+IntegrationId = Annotated[str, Field(pattern=INTEGRATION_ID_PATTERN)]
+Url = Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used. The message is meant for the operator as is."""
+
+
+class IntegrationEntry(BaseModel):
+    """One integration as written in the built-in catalog or in a user config file.
+
+    Every field is optional so that a user entry can override only what it names.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1)
+    criticality: Criticality | None = None
+    required_env: list[EnvName] | None = None
+    optional_env: list[EnvName] | None = None
+    env: dict[EnvName, EnvName] = Field(
+        default_factory=dict,
+        description="Renames: canonical variable name -> the name this deployment uses.",
+    )
+    base_url: Url | None = None
+    base_url_env: EnvName | None = None
+    token_url: Url | None = None
+    status_url: Url | None = None
+    status_format: StatusFormat | None = None
+    aliases: list[IntegrationId] | None = None
+    enabled: bool | None = None
+
+
+class Settings(BaseModel):
+    """The whole config file. Every field has a default, so an absent file means defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cache_ttl_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    integrations: dict[IntegrationId, IntegrationEntry] = Field(default_factory=dict)
+    _source: str = PrivateAttr(default="(defaults)")
+
+    @property
+    def source(self) -> str:
+        """Where these settings came from, for error messages: a file path or ``(defaults)``."""
+        return self._source
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] = os.environ
+) -> Settings:
+    """Read the config file named by ``path`` or ``$ATOM_HEALTH_CONFIG``; defaults when neither."""
+    chosen = path if path is not None else environ.get(CONFIG_ENV_VAR) or None
+    if chosen is None:
+        return Settings()
+    file = Path(chosen)
+    return parse_settings(_read_mapping(file), source=str(file))
+
+
+def parse_settings(data: Mapping[str, Any], source: str) -> Settings:
+    """Validate already-parsed config data; ``source`` names it in error messages."""
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(exc)}") from None
+    settings._source = source
+    return settings
+
+
+def _read_mapping(file: Path) -> Mapping[str, Any]:
+    suffix = file.suffix.lower()
+    if suffix not in {".yaml", ".yml", ".toml"}:
+        raise ConfigError(
+            f"{file}: unsupported config file type {suffix!r}; use .yaml, .yml or .toml"
+        )
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read config file ({exc.__class__.__name__})") from None
+    data = _parse_toml(file, text) if suffix == ".toml" else _parse_yaml(file, text)
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{file}: the top level must be a mapping of settings")
+    return data
+
+
+def _parse_yaml(file: Path, text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{file}: invalid YAML{where}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: invalid YAML: {exc}") from None
+
+
+def _parse_toml(file: Path, text: str) -> Any:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """Pydantic's errors as ``field.path: problem`` lines, without echoing input values."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)

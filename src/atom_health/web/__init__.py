@@ -1,0 +1,1 @@
+"""HTTP surfaces: the FastAPI app (and, later, the Flask blueprint and dashboard)."""

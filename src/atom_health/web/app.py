@@ -1,0 +1,45 @@
+"""The FastAPI application: the health API, with JSON errors for every failure."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from atom_health import __version__
+from atom_health.monitor import HealthMonitor
+from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, build_router
+
+log = logging.getLogger(__name__)
+
+_TAGS = [
+    {"name": HEALTH_TAG, "description": "Health and configuration of integrations."},
+    {
+        "name": COMPAT_TAG,
+        "description": "Older paths used by existing Atom front ends; each answers with "
+        "exactly the data of the route it aliases.",
+    },
+]
+
+
+def create_app(monitor: HealthMonitor) -> FastAPI:
+    app = FastAPI(
+        title="atom-health",
+        version=__version__,
+        description="Can each third-party integration work right now, and if not, why?",
+        openapi_tags=_TAGS,
+    )
+    app.state.monitor = monitor
+    app.include_router(build_router())
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # Log the type only: exception text can quote request data or provider bodies.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return JSONResponse(
+            status_code=500,
+            content={"ok": False, "error": "internal_error", "message": "Internal server error"},
+        )
+
+    return app

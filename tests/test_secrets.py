@@ -1,0 +1,100 @@
+"""No secret value ever leaves the process: not in bodies, headers, logs or CLI output."""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from atom_health.cli import app
+from tests.conftest import FULL_ENV
+
+SECRET_ALPHABET = string.ascii_letters + string.digits + "-_.~+/="
+secret_values = st.text(alphabet=SECRET_ALPHABET, min_size=16, max_size=48).filter(
+    lambda value: len(set(value)) > 6
+)
+environments = st.fixed_dictionaries({name: secret_values for name in FULL_ENV})
+
+API_PATHS = [
+    "/api/integrations/health",
+    "/api/integrations/health?check_api=false",
+    "/api/integrations/config",
+    "/api/v2/health/health/all",
+    "/api/enhanced/health/overview",
+    *[f"/api/{name}/health" for name in ("zoom", "slack", "github", "jira", "google-drive")],
+    "/api/unknown-one/health",
+    "/api/zoom/health?check_api=nonsense",
+]
+CLI_COMMANDS = [
+    ["health"],
+    ["health", "--json"],
+    ["health", "--no-api"],
+    ["config"],
+    ["config", "--json"],
+    ["health", "nope"],
+]
+
+
+class RecordingHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[str]]:
+    handler = RecordingHandler()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler.lines
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+def leaked(secrets: dict[str, str], *texts: str) -> list[str]:
+    return [name for name, value in secrets.items() for text in texts if value in text]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(secrets=environments)
+def test_api_never_reveals_secret_values(
+    secrets: dict[str, str], api: httpx.Client, environ: dict[str, str], log_lines: list[str]
+) -> None:
+    environ.clear()
+    environ.update(secrets)
+    log_lines.clear()
+
+    for path in API_PATHS:
+        response = api.get(path)
+        headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+        assert not leaked(secrets, response.text, headers), path
+
+    assert not leaked(secrets, *log_lines)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(secrets=environments)
+def test_cli_never_reveals_secret_values(secrets: dict[str, str], log_lines: list[str]) -> None:
+    runner = CliRunner()
+    log_lines.clear()
+
+    for command in CLI_COMMANDS:
+        result = runner.invoke(app, command, env=secrets)
+        assert not leaked(secrets, result.output), command
+
+    assert not leaked(secrets, *log_lines)
