@@ -1,19 +1,25 @@
-"""Shared fixtures: a controllable environment and the real app served on loopback."""
+"""Shared fixtures: the provider simulator, a controllable environment, the app on loopback.
+
+Every environment a test builds points all built-in providers at the simulator, and so
+does the process environment for the whole session: no test can reach the internet.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from atom_health.catalog import build_catalog
-from atom_health.config import Settings
+from atom_health.config import ProbeSettings, Settings
 from atom_health.monitor import HealthMonitor
+from atom_health.simulator import CREDENTIALS, Simulator
 from atom_health.web.app import create_app
 from atom_health.web.threaded_server import ThreadedServer
 
-# Every built-in integration with all of its required variables, as test values.
+# Every built-in integration's required variables, as plain test values.
 FULL_ENV: dict[str, str] = {
     "ZOOM_API_KEY": "zoom-key", "ZOOM_API_SECRET": "zoom-secret",
     "NOTION_CLIENT_ID": "notion-id", "NOTION_CLIENT_SECRET": "notion-secret",
@@ -33,17 +39,68 @@ FULL_ENV: dict[str, str] = {
     "XERO_CLIENT_ID": "xero-id", "XERO_CLIENT_SECRET": "xero-secret",
 }  # fmt: skip
 
+# Short limits so fault tests finish quickly; the production defaults are longer.
+FAST_PROBES = ProbeSettings(
+    attempt_timeout_seconds=1.0,
+    deadline_seconds=2.0,
+    backoff_base_seconds=0.01,
+    backoff_max_seconds=0.05,
+    retry_after_cap_seconds=2.0,
+    breaker_threshold=3,
+    breaker_reset_seconds=0.5,
+    slow_threshold_ms=250,
+)
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[Simulator]:
+    with Simulator() as running:
+        yield running
+
+
+@pytest.fixture(scope="session", autouse=True)
+def process_env_points_at_simulator(simulator: Simulator) -> Iterator[None]:
+    """Code that reads ``os.environ`` (the CLI) must also only ever reach the simulator."""
+    urls = {k: v for k, v in simulator.environment().items() if k.startswith("ATOM_HEALTH_")}
+    saved = {name: os.environ.get(name) for name in urls}
+    os.environ.update(urls)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(autouse=True)
+def fresh_simulator(simulator: Simulator) -> Iterator[None]:
+    yield
+    simulator.reset()
+
 
 @pytest.fixture
-def environ() -> dict[str, str]:
-    """An empty process environment that tests fill in; the monitor reads it live."""
-    return {}
+def sim_urls(simulator: Simulator) -> dict[str, str]:
+    """Only the URL overrides: every provider is the simulator, no credential is set."""
+    return {k: v for k, v in simulator.environment().items() if k.startswith("ATOM_HEALTH_")}
+
+
+@pytest.fixture
+def sim_credentials(simulator: Simulator) -> dict[str, str]:
+    """The simulator's valid credentials, plus the variables that hold its URLs."""
+    env = simulator.environment()
+    return {k: v for k, v in env.items() if not k.startswith("ATOM_HEALTH_")}
+
+
+@pytest.fixture
+def environ(sim_urls: dict[str, str]) -> dict[str, str]:
+    """The monitor's environment: read live, so tests add and remove variables at will."""
+    return dict(sim_urls)
 
 
 @pytest.fixture
 def make_monitor(environ: dict[str, str]) -> Callable[..., HealthMonitor]:
     def make(settings: Settings | None = None) -> HealthMonitor:
-        chosen = settings or Settings()
+        chosen = settings or Settings(probes=FAST_PROBES)
         return HealthMonitor(build_catalog(chosen, environ), settings=chosen, environ=environ)
 
     return make
@@ -64,3 +121,8 @@ def server(monitor: HealthMonitor) -> Iterator[ThreadedServer]:
 def api(server: ThreadedServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield client
+
+
+assert set(FULL_ENV) <= set(CREDENTIALS) | {"JIRA_BASE_URL"}, (
+    "FULL_ENV names a non-catalog variable"
+)

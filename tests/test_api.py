@@ -62,8 +62,17 @@ def test_not_configured_service_reports_every_field(api: httpx.Client) -> None:
             "api_access": {
                 "status": "skip",
                 "message": "API access check skipped due to missing configuration",
+                "method": None,
+                "http_status": None,
+                "latency_ms": None,
+                "category": None,
+                "attempts": None,
+                "evidence": None,
+                "breaker": None,
             },
+            "vendor_status": None,
         },
+        "cached": False,
     }
 
 
@@ -84,14 +93,15 @@ def test_partly_configured_service_names_what_is_missing(
     assert body["checks"]["api_access"]["status"] == "skip"
 
 
-def test_fully_configured_service_without_probe_is_not_claimed_healthy(
-    api: httpx.Client, environ: dict[str, str]
+def test_fully_configured_service_is_proved_live(
+    api: httpx.Client, environ: dict[str, str], sim_credentials: dict[str, str]
 ) -> None:
-    environ.update(HUBSPOT_ACCESS_TOKEN="hs")
+    environ["HUBSPOT_ACCESS_TOKEN"] = sim_credentials["HUBSPOT_ACCESS_TOKEN"]
 
     body = api.get("/api/hubspot/health").json()
 
-    assert body["configured"] is True
+    assert body["status"] == "healthy"
+    assert body["message"] == "HubSpot integration is operational"
     assert body["checks"]["configuration"] == {
         "status": "pass",
         "configured": True,
@@ -100,9 +110,33 @@ def test_fully_configured_service_without_probe_is_not_claimed_healthy(
         "missing_env_vars": [],
         "configuration_percentage": 100,
     }
-    # Configured but unverified: the API step must never invent a pass.
-    assert body["checks"]["api_access"]["status"] != "pass"
-    assert body["status"] != "healthy"
+    api_access = body["checks"]["api_access"]
+    assert api_access["status"] == "pass"
+    assert api_access["method"] == "GET /account-info/v3/details"
+    assert api_access["http_status"] == 200
+    assert api_access["evidence"] == "full"
+    assert api_access["category"] is None
+    assert api_access["breaker"] == {
+        "state": "closed",
+        "consecutive_failures": 0,
+        "retry_in_seconds": None,
+    }
+    assert body["checks"]["vendor_status"]["state"] == "operational"
+
+
+def test_configured_service_with_a_refused_credential_is_unhealthy(
+    api: httpx.Client, environ: dict[str, str]
+) -> None:
+    environ["HUBSPOT_ACCESS_TOKEN"] = "not-the-right-token"
+
+    body = api.get("/api/hubspot/health").json()
+
+    assert body["status"] == "unhealthy"
+    assert body["checks"]["api_access"]["category"] == "credentials_rejected"
+    assert body["message"] == (
+        "HubSpot rejected the credentials (INVALID_AUTHENTICATION, HTTP 401): "
+        "check or regenerate HUBSPOT_ACCESS_TOKEN"
+    )
 
 
 def test_check_api_false_returns_the_configuration_verdict(
@@ -114,10 +148,12 @@ def test_check_api_false_returns_the_configuration_verdict(
 
     assert body["status"] == "healthy"
     assert body["message"] == "Linear integration is configured (API access not checked)"
-    assert body["checks"]["api_access"] == {
-        "status": "skip",
-        "message": "API access check not requested (check_api=false)",
-    }
+    api_access = body["checks"]["api_access"]
+    assert (api_access["status"], api_access["message"]) == (
+        "skip",
+        "API access check not requested (check_api=false)",
+    )
+    assert body["checks"]["vendor_status"] is None  # no provider was contacted
 
 
 @pytest.mark.parametrize("path", SERVICE_ALIASES)
@@ -191,6 +227,7 @@ def test_overview_counts_and_lines(api: httpx.Client, environ: dict[str, str], p
         "message": "Linear integration is configured (API access not checked)",
         "missing_env_vars": [],
         "criticality": "normal",
+        "category": None,
     }
     assert body["services"]["zoom"]["missing_env_vars"] == ["ZOOM_API_SECRET"]
     assert body["services"]["zoom"]["message"] == "Zoom integration is not properly configured"

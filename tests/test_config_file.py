@@ -168,7 +168,7 @@ def test_override_url_must_be_http() -> None:
         (
             "ttl.yaml",
             "cache_ttl_seconds: -1\n",
-            "cache_ttl_seconds: Input should be greater than 0",
+            "cache_ttl_seconds: Input should be greater than or equal to 0",
         ),
         ("alias.yaml", "integrations:\n  x:\n    aliases: [zoom]\n", "'zoom' is already the name"),
         ("conf.ini", "[x]\n", "unsupported config file type '.ini'"),

@@ -99,8 +99,13 @@ def health(
 ) -> None:
     """Check integrations. Exit 0 when all are healthy, 1 when any is not, 2 on usage error."""
     monitor = load_monitor(config)
+
+    async def run() -> Overview:
+        async with monitor:
+            return await monitor.overview(services or None, check_api=check_api)
+
     try:
-        report = asyncio.run(monitor.overview(services or None, check_api=check_api))
+        report = asyncio.run(run())
     except UnknownIntegrationError as exc:
         known = ", ".join(i.id for i in monitor.catalog)
         raise fail(f"{exc} (known: {known})") from None

@@ -15,18 +15,17 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from atom_health.catalog.model import (
-    ENV_NAME_PATTERN,
-    INTEGRATION_ID_PATTERN,
-    Criticality,
-    StatusFormat,
-)
+from atom_health.catalog.model import ENV_NAME_PATTERN, INTEGRATION_ID_PATTERN, StatusFormat
+from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec
+from atom_health.vocabulary import Criticality
 
 CONFIG_ENV_VAR = "ATOM_HEALTH_CONFIG"
 
 EnvName = Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
 IntegrationId = Annotated[str, Field(pattern=INTEGRATION_ID_PATTERN)]
 Url = Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+# A token URL may be relative to the integration's base URL, as Salesforce's My Domain.
+TokenUrl = Annotated[str, Field(pattern=r"^(https?://|\{base_url\}/)[^\s]+$")]
 
 
 class ConfigError(Exception):
@@ -51,11 +50,35 @@ class IntegrationEntry(BaseModel):
     )
     base_url: Url | None = None
     base_url_env: EnvName | None = None
-    token_url: Url | None = None
+    token_url: TokenUrl | None = None
     status_url: Url | None = None
     status_format: StatusFormat | None = None
     aliases: list[IntegrationId] | None = None
     enabled: bool | None = None
+    probes: list[ProbeSpec] | None = Field(
+        default=None, description="How to prove the credentials, strongest first"
+    )
+    rate_limit: RateLimitSpec | None = None
+
+
+class ProbeSettings(BaseModel):
+    """How live checks call providers. Defaults suit production; tests shorten them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempt_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    deadline_seconds: float = Field(default=10.0, gt=0, le=300)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    backoff_base_seconds: float = Field(default=0.2, ge=0, le=60)
+    backoff_max_seconds: float = Field(default=2.0, ge=0, le=300)
+    retry_after_cap_seconds: float = Field(default=5.0, ge=0, le=300)
+    breaker_threshold: int = Field(default=5, ge=1, le=1000)
+    breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+    concurrency: int = Field(default=50, ge=1, le=10_000)
+    slow_threshold_ms: float = Field(default=2000.0, gt=0)
+    vendor_status: bool = Field(default=True, description="Read providers' status pages")
+    vendor_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    vendor_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
 
 
 class Settings(BaseModel):
@@ -63,7 +86,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cache_ttl_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    cache_ttl_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    probes: ProbeSettings = Field(default_factory=ProbeSettings)
     integrations: dict[IntegrationId, IntegrationEntry] = Field(default_factory=dict)
     _source: str = PrivateAttr(default="(defaults)")
 

@@ -1,24 +1,38 @@
-"""The engine: run an integration's checks, classify, and summarise sets of integrations."""
+"""The engine: run an integration's checks, cache and share results, summarise sets.
+
+One check: configuration (always live, microseconds), then, when configured and asked
+for, the live probe and the vendor's status page concurrently, then classification.
+Live results are cached for ``cache_ttl_seconds``; concurrent requests for the same
+integration share one in-flight check; at most ``probes.concurrency`` run at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
 
 from atom_health.catalog import Catalog, Integration, build_catalog
-from atom_health.checks.api_access import (
-    SKIPPED_NOT_CONFIGURED,
-    SKIPPED_NOT_REQUESTED,
-    ApiProber,
-    NoProber,
-)
 from atom_health.checks.configuration import check_configuration
-from atom_health.classify import classify, overall_status
+from atom_health.checks.probe import LiveProber
+from atom_health.checks.vendor_status import VendorStatusReader
+from atom_health.classify import (
+    attribute_to_vendor,
+    classify,
+    overall_status,
+    vendor_could_explain,
+)
 from atom_health.config import Settings
 from atom_health.results import (
     ApiAccessCheck,
     Checks,
+    CheckStatus,
     ConfigurationCheck,
     ConfigurationReport,
     ConfigurationSummary,
@@ -27,8 +41,25 @@ from atom_health.results import (
     ServiceHealth,
     ServiceSummary,
     Status,
+    VendorStatus,
     utc_now,
 )
+from atom_health.services.http import create_session
+
+SKIPPED_NOT_CONFIGURED = ApiAccessCheck(
+    status=CheckStatus.skip,
+    message="API access check skipped due to missing configuration",
+)
+SKIPPED_NOT_REQUESTED = ApiAccessCheck(
+    status=CheckStatus.skip,
+    message="API access check not requested (check_api=false)",
+)
+
+
+class ApiProber(Protocol):
+    """What the engine needs from the live API step."""
+
+    async def probe(self, integration: Integration) -> ApiAccessCheck: ...
 
 
 class UnknownIntegrationError(LookupError):
@@ -37,11 +68,19 @@ class UnknownIntegrationError(LookupError):
         self.name = name
 
 
+@dataclass
+class _Cached:
+    expires: float
+    fingerprint: str
+    result: ServiceHealth
+
+
 class HealthMonitor:
     """Checks integrations from a :class:`Catalog` against the process environment.
 
     ``environ`` is read on every check, so a variable set or cleared at run time shows
-    in the next result.
+    in the next result (a change of any variable also bypasses the cache). Use it as an
+    async context manager, or call :meth:`aclose`, to release its HTTP connections.
     """
 
     def __init__(
@@ -55,13 +94,45 @@ class HealthMonitor:
         self.catalog = catalog
         self.settings = settings or Settings()
         self.environ = environ
-        self.prober: ApiProber = prober or NoProber()
+        self._session: aiohttp.ClientSession | None = None
+        probes = self.settings.probes
+        self.live_prober = LiveProber(probes, environ, self.session)
+        self.prober: ApiProber = prober or self.live_prober
+        self.vendor_status = (
+            VendorStatusReader(
+                self.session, probes.vendor_timeout_seconds, probes.vendor_cache_seconds
+            )
+            if probes.vendor_status
+            else None
+        )
+        self._cache: dict[str, _Cached] = {}
+        self._inflight: dict[str, asyncio.Task[ServiceHealth]] = {}
+        self._limit: asyncio.Semaphore | None = None
 
     @classmethod
     def from_settings(
         cls, settings: Settings, environ: Mapping[str, str] = os.environ
     ) -> HealthMonitor:
         return cls(build_catalog(settings, environ), settings=settings, environ=environ)
+
+    def session(self) -> aiohttp.ClientSession:
+        """The engine's one pooled HTTP session, opened on first use in the running loop."""
+        if self._session is None or self._session.closed:
+            self._session = create_session(max(100, self.settings.probes.concurrency * 2))
+        return self._session
+
+    async def aclose(self) -> None:
+        for task in list(self._inflight.values()):
+            task.cancel()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> HealthMonitor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def resolve(self, name: str) -> Integration:
         integration = self.catalog.get(name)
@@ -72,18 +143,88 @@ class HealthMonitor:
     def configuration(self, integration: Integration) -> ConfigurationCheck:
         return check_configuration(integration, self.environ)
 
-    async def check(self, name: str, *, check_api: bool = True) -> ServiceHealth:
-        """The full health of one integration; raises :class:`UnknownIntegrationError`."""
+    async def check(
+        self, name: str, *, check_api: bool = True, refresh: bool = False
+    ) -> ServiceHealth:
+        """The full health of one integration; raises :class:`UnknownIntegrationError`.
+
+        ``refresh`` skips the cache (but still joins a check already in flight).
+        """
         integration = self.resolve(name)
         configuration = self.configuration(integration)
-        api_access: ApiAccessCheck | None
-        if not configuration.configured:
-            api_access = SKIPPED_NOT_CONFIGURED
-        elif check_api:
-            api_access = await self.prober.probe(integration)
-        else:
-            api_access = None
-        status = classify(configuration, api_access)
+        if not configuration.configured or not check_api:
+            api_access = None if configuration.configured else SKIPPED_NOT_CONFIGURED
+            return self._result(integration, configuration, api_access, None)
+        fingerprint = self._fingerprint(integration)
+        cached = self._cache.get(integration.id)
+        if (
+            not refresh
+            and cached is not None
+            and cached.fingerprint == fingerprint
+            and time.monotonic() < cached.expires
+        ):
+            return cached.result.model_copy(update={"cached": True})
+        task = self._inflight.get(integration.id)
+        if task is None:
+            task = asyncio.create_task(
+                self._live_check(integration, configuration, fingerprint, refresh)
+            )
+            self._inflight[integration.id] = task
+            task.add_done_callback(lambda _: self._inflight.pop(integration.id, None))
+        return await asyncio.shield(task)
+
+    async def _live_check(
+        self,
+        integration: Integration,
+        configuration: ConfigurationCheck,
+        fingerprint: str,
+        refresh: bool,
+    ) -> ServiceHealth:
+        if self._limit is None:
+            self._limit = asyncio.Semaphore(self.settings.probes.concurrency)
+        async with self._limit:
+            api_access, vendor = await self._probe_and_vendor(integration, refresh)
+        result = self._result(integration, configuration, api_access, vendor)
+        ttl = self.settings.cache_ttl_seconds
+        self._cache[integration.id] = _Cached(time.monotonic() + ttl, fingerprint, result)
+        return result
+
+    async def _probe_and_vendor(
+        self, integration: Integration, refresh: bool
+    ) -> tuple[ApiAccessCheck, VendorStatus | None]:
+        """Probe and read the vendor's status together; re-read a cached status that calls
+        everything fine when the probe failed in a way the vendor could explain."""
+        reader = self.vendor_status
+        if reader is None:
+            return await self.prober.probe(integration), None
+        api_access, vendor = await asyncio.gather(
+            self.prober.probe(integration), reader.read(integration, fresh=refresh)
+        )
+        if (
+            not refresh
+            and vendor is not None
+            and not vendor.reports_trouble
+            and vendor_could_explain(api_access)
+        ):
+            vendor = await reader.read(integration, fresh=True)
+        return api_access, vendor
+
+    def _fingerprint(self, integration: Integration) -> str:
+        """Changes whenever any of the integration's variables does; holds no value itself."""
+        names = (*integration.required_env, *integration.optional_env)
+        values = "\0".join(self.environ.get(name, "") for name in names)
+        return hashlib.sha256(values.encode()).hexdigest()
+
+    def _result(
+        self,
+        integration: Integration,
+        configuration: ConfigurationCheck,
+        api_access: ApiAccessCheck | None,
+        vendor: VendorStatus | None,
+    ) -> ServiceHealth:
+        if api_access is not None:
+            api_access = attribute_to_vendor(api_access, vendor)
+        status = classify(configuration, api_access, vendor)
         return ServiceHealth(
             status=status,
             service=integration.id,
@@ -91,24 +232,26 @@ class HealthMonitor:
             criticality=integration.criticality,
             timestamp=utc_now(),
             configured=configuration.configured,
-            message=_message(integration, status, configuration, api_access),
+            message=_message(integration, status, configuration, api_access, vendor),
             checks=Checks(
                 configuration=configuration,
                 api_access=api_access or SKIPPED_NOT_REQUESTED,
+                vendor_status=vendor,
             ),
         )
 
     async def check_many(
-        self, names: Iterable[str] | None = None, *, check_api: bool = True
+        self, names: Iterable[str] | None = None, *, check_api: bool = True, refresh: bool = False
     ) -> list[ServiceHealth]:
         """Check several integrations concurrently (all enabled ones when ``names`` is None)."""
         ids = [i.id for i in self.catalog] if names is None else [self.resolve(n).id for n in names]
-        return list(await asyncio.gather(*(self.check(i, check_api=check_api) for i in ids)))
+        checks = (self.check(i, check_api=check_api, refresh=refresh) for i in ids)
+        return list(await asyncio.gather(*checks))
 
     async def overview(
-        self, names: Iterable[str] | None = None, *, check_api: bool = True
+        self, names: Iterable[str] | None = None, *, check_api: bool = True, refresh: bool = False
     ) -> Overview:
-        return summarise(await self.check_many(names, check_api=check_api))
+        return summarise(await self.check_many(names, check_api=check_api, refresh=refresh))
 
     def configuration_report(self) -> ConfigurationReport:
         checks = {i.id: self.configuration(i) for i in self.catalog}
@@ -145,6 +288,7 @@ def summarise(results: list[ServiceHealth]) -> Overview:
                 message=r.message,
                 missing_env_vars=r.checks.configuration.missing_env_vars,
                 criticality=r.criticality,
+                category=r.checks.api_access.category,
             )
             for r in results
         },
@@ -156,6 +300,7 @@ def _message(
     status: Status,
     configuration: ConfigurationCheck,
     api_access: ApiAccessCheck | None,
+    vendor: VendorStatus | None,
 ) -> str:
     if not configuration.configured:
         return f"{integration.name} integration is not properly configured"
@@ -163,4 +308,6 @@ def _message(
         return f"{integration.name} integration is configured (API access not checked)"
     if status is Status.healthy:
         return f"{integration.name} integration is operational"
+    if api_access.status is CheckStatus.passed and vendor is not None:
+        return f"{integration.name} accepted the credentials; vendor incident: {vendor.headline}"
     return api_access.message

@@ -6,25 +6,20 @@ Field names follow the original Atom system exactly; fields it did not have are 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from atom_health.catalog.model import Criticality
+from atom_health.vocabulary import (
+    Category,
+    CheckStatus,
+    Criticality,
+    Evidence,
+    Status,
+    VendorState,
+)
 
-
-class Status(StrEnum):
-    healthy = "healthy"
-    degraded = "degraded"
-    unhealthy = "unhealthy"
-    unknown = "unknown"
-
-
-class CheckStatus(StrEnum):
-    passed = "pass"
-    failed = "fail"
-    warn = "warn"
-    skip = "skip"
+__all__ = ["Category", "CheckStatus", "Criticality", "Evidence", "Status", "VendorState"]
 
 
 def utc_now() -> datetime:
@@ -42,16 +37,63 @@ class ConfigurationCheck(BaseModel):
     configuration_percentage: int = Field(ge=0, le=100)
 
 
+BreakerState = Literal["closed", "open", "half_open"]
+
+
+class BreakerSnapshot(BaseModel):
+    state: BreakerState
+    consecutive_failures: int
+    retry_in_seconds: float | None = Field(
+        default=None, description="When open: seconds until a trial call is allowed"
+    )
+
+
 class ApiAccessCheck(BaseModel):
     """Whether the provider accepted our credentials, from a live probe."""
 
     status: CheckStatus
     message: str
+    method: str | None = Field(default=None, description="The probe used, e.g. POST /auth.test")
+    http_status: int | None = None
+    latency_ms: float | None = None
+    category: Category | None = None
+    attempts: int | None = None
+    evidence: Evidence | None = None
+    breaker: BreakerSnapshot | None = None
+
+
+class AffectedComponent(BaseModel):
+    name: str
+    status: str
+
+
+class VendorStatus(BaseModel):
+    """What the provider's own status page says. A page that fails is ``unknown``, never down."""
+
+    vendor: str = Field(description="The provider's display name")
+    state: VendorState
+    indicator: str | None = Field(default=None, description="The page's own indicator value")
+    description: str | None = None
+    affected_components: list[AffectedComponent] = Field(default_factory=list)
+    incidents: list[str] = Field(default_factory=list, description="Open incident names")
+    scheduled_maintenance: list[str] = Field(default_factory=list)
+    page_url: str | None = None
+    message: str
+
+    @property
+    def reports_trouble(self) -> bool:
+        return self.state in (VendorState.degraded, VendorState.outage) or bool(self.incidents)
+
+    @property
+    def headline(self) -> str:
+        """The one phrase to show: the first open incident, else the page's description."""
+        return self.incidents[0] if self.incidents else self.description or self.state.value
 
 
 class Checks(BaseModel):
     configuration: ConfigurationCheck
     api_access: ApiAccessCheck
+    vendor_status: VendorStatus | None = None
 
 
 class ServiceHealth(BaseModel):
@@ -67,6 +109,7 @@ class ServiceHealth(BaseModel):
     configured: bool
     message: str
     checks: Checks
+    cached: bool = Field(default=False, description="true when served from the result cache")
 
 
 class UnknownService(BaseModel):
@@ -86,6 +129,7 @@ class ServiceSummary(BaseModel):
     message: str
     missing_env_vars: list[str]
     criticality: Criticality
+    category: Category | None = Field(default=None, description="Why the live check failed")
 
 
 class OverviewSummary(BaseModel):

@@ -10,8 +10,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from atom_health.catalog.model import Criticality, Integration, StatusFormat, env_prefix
+from atom_health.catalog.model import Integration, StatusFormat, env_prefix
 from atom_health.config import ConfigError, IntegrationEntry, Settings
+from atom_health.vocabulary import Criticality
 
 _URL_SETTINGS = ("base_url", "token_url", "status_url")
 
@@ -95,6 +96,8 @@ def _integration(key: str, fields: Mapping[str, Any], environ: Mapping[str, str]
         status_format=fields.get("status_format", StatusFormat.none),
         aliases=tuple(fields.get("aliases", ())),
         enabled=fields.get("enabled", True),
+        probes=tuple(fields.get("probes", ())),
+        rate_limit=fields.get("rate_limit"),
     )
 
 

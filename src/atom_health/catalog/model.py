@@ -8,13 +8,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec
+from atom_health.vocabulary import Criticality
+
 INTEGRATION_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-
-
-class Criticality(StrEnum):
-    critical = "critical"
-    normal = "normal"
 
 
 class StatusFormat(StrEnum):
@@ -50,6 +48,8 @@ class Integration(BaseModel):
     status_format: StatusFormat = StatusFormat.none
     aliases: tuple[str, ...] = ()
     enabled: bool = True
+    probes: tuple[ProbeSpec, ...] = ()
+    rate_limit: RateLimitSpec | None = None
 
     def env_name(self, canonical: str) -> str:
         """The variable actually read for a canonical name (renames applied)."""
@@ -66,6 +66,13 @@ class Integration(BaseModel):
             if value:
                 return value.rstrip("/")
         return self.base_url
+
+    def resolved_token_url(self, environ: Mapping[str, str]) -> str | None:
+        """The token URL, with a leading ``{base_url}`` filled in (None if that is unknown)."""
+        if self.token_url and self.token_url.startswith("{base_url}"):
+            base = self.resolved_base_url(environ)
+            return self.token_url.replace("{base_url}", base, 1) if base else None
+        return self.token_url
 
 
 def env_prefix(integration_id: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,7 +26,13 @@ _TAGS = [
 
 
 def create_app(monitor: HealthMonitor) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await monitor.aclose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="atom-health",
         version=__version__,
         description="Can each third-party integration work right now, and if not, why?",

@@ -28,6 +28,7 @@ CheckApi = Annotated[
     bool,
     Query(description="Probe the provider live; false returns the configuration check only."),
 ]
+Refresh = Annotated[bool, Query(description="Bypass the result cache and check the provider now.")]
 ServiceName = Annotated[
     str, Path(min_length=1, max_length=100, description="Integration id or alias, e.g. zoom")
 ]
@@ -41,9 +42,11 @@ def monitor_of(request: Request) -> HealthMonitor:
     return monitor
 
 
-async def overview(request: Request, check_api: CheckApi = True) -> Overview:
+async def overview(
+    request: Request, check_api: CheckApi = True, refresh: Refresh = False
+) -> Overview:
     """Every enabled integration: status, configured, message, missing variables."""
-    return await monitor_of(request).overview(check_api=check_api)
+    return await monitor_of(request).overview(check_api=check_api, refresh=refresh)
 
 
 async def configuration(request: Request) -> ConfigurationReport:
@@ -52,11 +55,11 @@ async def configuration(request: Request) -> ConfigurationReport:
 
 
 async def service_health(
-    request: Request, service: ServiceName, check_api: CheckApi = True
+    request: Request, service: ServiceName, check_api: CheckApi = True, refresh: Refresh = False
 ) -> ServiceHealth | JSONResponse:
-    """One integration: its configuration check and, when configured, a live API check."""
+    """One integration: its configuration check, a live API check and the vendor's status."""
     try:
-        return await monitor_of(request).check(service, check_api=check_api)
+        return await monitor_of(request).check(service, check_api=check_api, refresh=refresh)
     except UnknownIntegrationError as exc:
         body = UnknownService(service=service, message=str(exc))
         return JSONResponse(status_code=404, content=body.model_dump(mode="json"))

@@ -1,0 +1,376 @@
+"""The live API step: run an integration's strongest runnable probe and say what it proved.
+
+Probes are data (:mod:`atom_health.catalog.probe_spec`); this module runs them through
+the integration's :class:`IntegrationService`, so retries, rate budget, breaker and
+metrics apply exactly as for any provider client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from urllib.parse import quote
+
+import aiohttp
+
+from atom_health.catalog.model import Integration
+from atom_health.catalog.probe_spec import PLACEHOLDER, ExpectSpec, ProbeSpec, RequestSpec
+from atom_health.checks.grants import ClientRecognised, TokenCache, request_grant
+from atom_health.classify import check_status_for
+from atom_health.config import ProbeSettings
+from atom_health.results import ApiAccessCheck, Category, CheckStatus, Evidence
+from atom_health.services.base import CallLimits, IntegrationService
+from atom_health.services.http import (
+    CallFailed,
+    Reply,
+    basic_auth,
+    safe_code,
+    status_failure,
+)
+from atom_health.services.rate_limit import TokenBucket
+from atom_health.services.retry import RetryPolicy
+
+
+class LiveProber:
+    """Proves credentials with providers. One instance per engine; state per integration."""
+
+    def __init__(
+        self,
+        settings: ProbeSettings,
+        environ: Mapping[str, str],
+        session: Callable[[], aiohttp.ClientSession],
+    ) -> None:
+        self.settings = settings
+        self.environ = environ
+        self._session = session
+        self.tokens = TokenCache()
+        self._services: dict[str, IntegrationService] = {}
+        self.limits = CallLimits(
+            attempt_timeout=settings.attempt_timeout_seconds,
+            deadline=settings.deadline_seconds,
+            retry=RetryPolicy(
+                max_retries=settings.max_retries,
+                base_delay=settings.backoff_base_seconds,
+                max_delay=settings.backoff_max_seconds,
+                retry_after_cap=settings.retry_after_cap_seconds,
+            ),
+            breaker_threshold=settings.breaker_threshold,
+            breaker_reset_after=settings.breaker_reset_seconds,
+        )
+
+    def service(self, integration: Integration) -> IntegrationService:
+        """The integration's service, created on first use and kept for its breaker and metrics."""
+        service = self._services.get(integration.id)
+        if service is None:
+            budget = None
+            if integration.rate_limit is not None:
+                budget = TokenBucket(
+                    integration.rate_limit.requests, integration.rate_limit.per_seconds
+                )
+            service = IntegrationService(integration, self._session, self.limits, budget)
+            self._services[integration.id] = service
+        return service
+
+    def services(self) -> dict[str, IntegrationService]:
+        return dict(self._services)
+
+    async def probe(self, integration: Integration) -> ApiAccessCheck:
+        run = _ProbeRun(self, integration)
+        return run.redact(await run.execute())
+
+
+class _ProbeRun:
+    """One probe of one integration: picks the probe, runs it, writes the result."""
+
+    def __init__(self, prober: LiveProber, integration: Integration) -> None:
+        self.prober = prober
+        self.integration = integration
+        self.name = integration.name
+        self.environ = prober.environ
+        self.token_from_cache = False
+
+    def value(self, canonical: str) -> str:
+        return self.environ.get(self.integration.env_name(canonical), "").strip()
+
+    def missing(self, spec: ProbeSpec) -> list[str]:
+        return [self.integration.env_name(v) for v in spec.variables() if not self.value(v)]
+
+    async def execute(self) -> ApiAccessCheck:
+        probes = self.integration.probes
+        if not probes:
+            return ApiAccessCheck(
+                status=CheckStatus.skip,
+                message=f"No live probe is defined for {self.name}; its credentials were not "
+                "verified with the provider",
+            )
+        runnable = [spec for spec in probes if not self.missing(spec)]
+        if not runnable:
+            return self.cannot_probe(self.missing(probes[0]))
+        spec = runnable[0]
+        upgrade = self.missing(probes[0]) if spec is not probes[0] else []
+        base_url = self.integration.resolved_base_url(self.environ)
+        token_url = self.integration.resolved_token_url(self.environ)
+        needs_base = spec.request is not None or (spec.grant is not None and token_url is None)
+        if needs_base and base_url is None:
+            return self.cannot_probe([self.integration.base_url_env or self.base_url_setting])
+        if base_url is not None and not base_url.startswith(("http://", "https://")):
+            variable = self.integration.base_url_env or self.base_url_setting
+            return self.failed(
+                spec, CallFailed(Category.not_configured, f"{variable} must be an http(s) URL")
+            )
+        service = self.prober.service(self.integration)
+        deadline = asyncio.get_running_loop().time() + self.prober.settings.deadline_seconds
+        started = time.perf_counter()
+        try:
+            outcome = await self.run(spec, service, base_url, token_url, deadline)
+        except CallFailed as failure:
+            result = self.failed(spec, failure)
+        else:
+            latency = (time.perf_counter() - started) * 1000
+            result = self.succeeded(spec, outcome, latency, upgrade)
+        return result.model_copy(update={"breaker": service.breaker.snapshot()})
+
+    @property
+    def base_url_setting(self) -> str:
+        return f"ATOM_HEALTH_{self.integration.id.upper().replace('-', '_')}_BASE_URL"
+
+    async def run(
+        self,
+        spec: ProbeSpec,
+        service: IntegrationService,
+        base_url: str | None,
+        token_url: str | None,
+        deadline: float,
+    ) -> Reply | ClientRecognised:
+        token: str | None = None
+        if spec.grant is not None:
+            granted = await self.token(spec, service, token_url, deadline, fresh=False)
+            if isinstance(granted, ClientRecognised):
+                return granted
+            token = granted
+        if spec.request is None or base_url is None:
+            raise CallFailed(Category.not_configured, "the probe has no request to make")
+        try:
+            return await self.call(service, spec.request, base_url, token, deadline)
+        except CallFailed as failure:
+            stale = self.token_from_cache and failure.category is Category.credentials_rejected
+            if not stale:
+                raise
+        # The provider no longer accepts the cached token: get a fresh one, once.
+        granted = await self.token(spec, service, token_url, deadline, fresh=True)
+        if isinstance(granted, ClientRecognised):
+            return granted
+        return await self.call(service, spec.request, base_url, granted, deadline)
+
+    async def token(
+        self,
+        spec: ProbeSpec,
+        service: IntegrationService,
+        token_url: str | None,
+        deadline: float,
+        fresh: bool,
+    ) -> str | ClientRecognised:
+        """An access token from the cache, or from the token endpoint."""
+        grant = spec.grant
+        if grant is None or token_url is None:
+            raise CallFailed(Category.not_configured, "no token URL is configured")
+        values = [self.value(v) for v in grant.variables()] + [token_url, spec.name]
+        key = TokenCache.key(self.integration.id, values)
+        cached = None if fresh or grant.check_only else self.prober.tokens.get(key)
+        self.token_from_cache = cached is not None
+        if cached is not None:
+            return cached
+        granted = await request_grant(service, grant, token_url, self.value, deadline)
+        if isinstance(granted, ClientRecognised):
+            return granted
+        self.prober.tokens.put(key, *granted)
+        return granted[0]
+
+    async def call(
+        self,
+        service: IntegrationService,
+        spec: RequestSpec,
+        base_url: str,
+        token: str | None,
+        deadline: float,
+    ) -> Reply:
+        path = PLACEHOLDER.sub(lambda m: quote(self.value(m.group(1)), safe=""), spec.path)
+        headers = dict(spec.headers)
+        params = dict(spec.query)
+        scheme = spec.auth.scheme
+        if scheme == "bearer" and spec.auth.token:
+            headers["Authorization"] = f"Bearer {self.value(spec.auth.token)}"
+        elif scheme == "grant" and token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif scheme == "header" and spec.auth.token:
+            headers[spec.auth.header] = spec.auth.prefix + self.value(spec.auth.token)
+        elif scheme == "basic" and spec.auth.username:
+            password = self.value(spec.auth.password) if spec.auth.password else ""
+            headers["Authorization"] = basic_auth(self.value(spec.auth.username), password)
+        elif scheme == "query":
+            params.update({param: self.value(var) for param, var in spec.auth.params.items()})
+        return await service.request(
+            spec.method,
+            base_url + path,
+            headers=headers,
+            params=params,
+            json=spec.body,
+            interpret=lambda reply: interpret_reply(reply, spec.expect),
+            deadline=deadline,
+        )
+
+    def cannot_probe(self, missing: list[str]) -> ApiAccessCheck:
+        return ApiAccessCheck(
+            status=CheckStatus.warn,
+            message=f"{self.name} is configured, but its credentials cannot be verified live: "
+            f"set {_join(missing)} for a live check",
+        )
+
+    def succeeded(
+        self, spec: ProbeSpec, outcome: Reply | ClientRecognised, latency: float, upgrade: list[str]
+    ) -> ApiAccessCheck:
+        latency = round(latency, 1)
+        if isinstance(outcome, ClientRecognised):
+            answer = f" (answer: {outcome.code})" if outcome.code else ""
+            if spec.grant is not None and not spec.grant.check_only:
+                message = (
+                    f"{self.name} recognised the client id and secret but refused the "
+                    f"{spec.grant.grant_type} grant{answer}: enable it for the app"
+                )
+            else:
+                message = (
+                    f"{self.name} recognised the OAuth client id and secret at its token "
+                    f"endpoint{answer}"
+                )
+            if upgrade:
+                message += f"; set {_join(upgrade)} for a full check"
+            return ApiAccessCheck(
+                status=CheckStatus.warn,
+                message=message,
+                method=spec.name,
+                http_status=outcome.reply.status,
+                latency_ms=latency,
+                attempts=outcome.reply.attempts,
+                evidence=Evidence.client,
+            )
+        status = CheckStatus.passed
+        message = f"{self.name} accepted the credentials ({spec.name})"
+        slow = self.prober.settings.slow_threshold_ms
+        if latency > slow:
+            status = CheckStatus.warn
+            message = f"{self.name} accepted the credentials but answered slowly: {latency:.0f} ms, over the {slow:.0f} ms threshold"
+        elif outcome.attempts > 1:
+            status = CheckStatus.warn
+            message = f"{self.name} accepted the credentials after {outcome.attempts} attempts: transient errors"
+        return ApiAccessCheck(
+            status=status,
+            message=message,
+            method=spec.name,
+            http_status=outcome.status,
+            latency_ms=latency,
+            attempts=outcome.attempts,
+            evidence=spec.evidence,
+        )
+
+    def failed(self, spec: ProbeSpec, failure: CallFailed) -> ApiAccessCheck:
+        return ApiAccessCheck(
+            status=check_status_for(failure.category),
+            message=self.failure_message(spec, failure),
+            method=spec.name,
+            http_status=failure.http_status,
+            latency_ms=round(failure.latency_ms, 1) if failure.latency_ms is not None else None,
+            category=failure.category,
+            attempts=failure.attempts,
+        )
+
+    def failure_message(self, spec: ProbeSpec, failure: CallFailed) -> str:
+        name, detail = self.name, failure.detail
+        tries = f" after {failure.attempts} attempts" if failure.attempts > 1 else ""
+        if failure.extra.get("breaker_open"):
+            return f"{name} is not being called: {detail} ({failure.category.value})"
+        match failure.category:
+            case Category.credentials_rejected:
+                variables = failure.extra.get("variables") or (
+                    spec.request.variables() if spec.request else spec.variables()
+                )
+                names = [self.integration.env_name(v) for v in variables]
+                return f"{name} rejected the credentials ({_code(failure)}): check or regenerate {_join(names)}"
+            case Category.permission_denied:
+                return f"{name} accepted the credentials but refused {spec.name} ({_code(failure)}): grant the app the permission it needs"
+            case Category.rate_limited:
+                wait = f"; retry after {failure.retry_after:.0f} s" if failure.retry_after else ""
+                if failure.extra.get("local_budget"):
+                    return f"{name} was not called: {detail}"
+                return f"{name} is rate limiting us ({_code(failure)}{wait})"
+            case Category.timeout:
+                return f"{name} did not answer in time{tries}"
+            case Category.dns:
+                return f"{name}'s API host name did not resolve: check the base URL and DNS"
+            case Category.tls:
+                return f"The TLS handshake with {name} failed: check the certificate or proxy"
+            case Category.connect:
+                return f"Could not connect to {name}: {detail}{tries}"
+            case Category.server_error:
+                return f"{name} answered with a server error ({_code(failure)}){tries}: a problem on {name}'s side"
+            case Category.not_configured:
+                return f"{name} is not configured correctly: {detail}"
+            case _:
+                return f"{name} answered unexpectedly: {detail}"
+
+    def redact(self, result: ApiAccessCheck) -> ApiAccessCheck:
+        """Defence in depth: no value of any of this integration's variables in the message."""
+        message = result.message
+        for canonical in (*self.integration.required_env, *self.integration.optional_env):
+            secret = self.environ.get(canonical, "").strip()
+            if len(secret) >= 4 and secret in message:
+                message = message.replace(secret, "[redacted]")
+        return (
+            result if message == result.message else result.model_copy(update={"message": message})
+        )
+
+
+def interpret_reply(reply: Reply, expect: ExpectSpec) -> CallFailed | None:
+    """A provider's answer to a probe request: failure (with category) or None for success."""
+    failure = status_failure(reply)
+    try:
+        body = reply.json()
+    except CallFailed as not_json:
+        return failure or not_json
+    if expect.graphql and isinstance(body, dict) and body.get("errors"):
+        errors = body["errors"]
+        first = errors[0] if isinstance(errors, list) and errors else {}
+        extensions = first.get("extensions", {}) if isinstance(first, dict) else {}
+        code = safe_code(extensions.get("code")) if isinstance(extensions, dict) else None
+        category = expect.error_categories.get(code or "") or (
+            failure.category if failure else Category.bad_response
+        )
+        return CallFailed(category, f"GraphQL error ({code or 'no code'})", reply.status, code=code)
+    if failure is not None:
+        mapped = expect.error_categories.get(failure.code or "")
+        if mapped is not None:
+            failure.category = mapped
+        return failure
+    if expect.ok_field and (not isinstance(body, dict) or body.get(expect.ok_field) is not True):
+        code = safe_code(body.get("error")) if isinstance(body, dict) else None
+        category = expect.error_categories.get(code or "", Category.bad_response)
+        return CallFailed(category, f"{expect.ok_field}=false", reply.status, code=code)
+    if expect.required_field and (not isinstance(body, dict) or expect.required_field not in body):
+        return CallFailed(
+            Category.bad_response,
+            f"HTTP {reply.status} without the expected {expect.required_field!r} field",
+            reply.status,
+        )
+    return None
+
+
+def _code(failure: CallFailed) -> str:
+    if failure.code and failure.http_status:
+        return f"{failure.code}, HTTP {failure.http_status}"
+    return failure.code or (
+        f"HTTP {failure.http_status}" if failure.http_status else failure.detail
+    )
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,178 @@
+"""The engine's one HTTP client (a pooled aiohttp session), replies, and failure categories.
+
+Everything a failure says is built from status codes and short provider error codes,
+never from exception text or raw bodies, which can quote URLs, headers or secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+
+from atom_health import __version__
+from atom_health.results import Category
+
+USER_AGENT = f"atom-health/{__version__}"
+_SAFE_CODE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504, 529})
+
+
+def create_session(connections: int = 200) -> aiohttp.ClientSession:
+    """The pooled session shared by every check of one engine."""
+    connector = aiohttp.TCPConnector(limit=connections, ttl_dns_cache=300)
+    return aiohttp.ClientSession(
+        connector=connector,
+        headers={"User-Agent": USER_AGENT},
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+def basic_auth(user: str, password: str) -> str:
+    """An ``Authorization`` header value for HTTP Basic."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A provider's complete answer to one attempt."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    latency_ms: float
+    attempts: int = 1
+
+    def json(self) -> Any:
+        """The body as JSON; raises :class:`CallFailed` (bad_response) when it is not."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise CallFailed(
+                Category.bad_response, f"HTTP {self.status}, body is not JSON", self.status
+            ) from None
+
+
+@dataclass
+class CallFailed(Exception):
+    """A call that did not succeed. ``detail`` is safe to show: codes and numbers only."""
+
+    category: Category
+    detail: str
+    http_status: int | None = None
+    retry_after: float | None = None
+    code: str | None = None
+    latency_ms: float | None = None
+    attempts: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.category.value}: {self.detail}"
+
+
+def safe_code(value: object) -> str | None:
+    """A provider error code fit to quote: short, with no spaces or unusual characters."""
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    return text if _SAFE_CODE.match(text) else None
+
+
+def error_code(body: Any) -> str | None:
+    """The provider's error code from the usual places in an error body, if any."""
+    if isinstance(body, list) and body:
+        return error_code(body[0])
+    if not isinstance(body, dict):
+        return None
+    for key in ("error", "code", "errorCode", "category", "reason"):
+        value = body.get(key)
+        if isinstance(value, dict):
+            nested = safe_code(value.get("code")) or safe_code(value.get("type"))
+            if nested:
+                return nested
+        elif (code := safe_code(value)) is not None:
+            return code
+    summary = body.get("error_summary")
+    if isinstance(summary, str):
+        return safe_code(summary.split("/", 1)[0])
+    return None
+
+
+def transport_failure(exc: BaseException) -> CallFailed:
+    """Name what went wrong below HTTP. Exception text is deliberately not used."""
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        return CallFailed(Category.timeout, "no answer before the timeout")
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return CallFailed(Category.dns, "the host name did not resolve")
+    if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
+        return CallFailed(Category.tls, "the TLS handshake failed")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return CallFailed(Category.connect, "the connection was refused")
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
+        return CallFailed(Category.connect, "the connection was closed mid-answer")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return CallFailed(Category.not_configured, "the URL is not valid")
+    return CallFailed(Category.connect, f"the connection failed ({type(exc).__name__})")
+
+
+def status_failure(reply: Reply) -> CallFailed | None:
+    """The failure an HTTP status means on its own, or None for 2xx."""
+    if 200 <= reply.status < 300:
+        return None
+    code = _code_of(reply)
+    retry_after = parse_retry_after(reply.headers.get("Retry-After"))
+    suffix = f" ({code})" if code else ""
+    if reply.status == 401:
+        category = Category.credentials_rejected
+    elif reply.status == 429 or (reply.status == 403 and _signals_rate_limit(reply, code)):
+        category = Category.rate_limited
+    elif reply.status == 403:
+        category = Category.permission_denied
+    elif reply.status >= 500:
+        category = Category.server_error
+    else:
+        category = Category.bad_response
+    return CallFailed(
+        category, f"HTTP {reply.status}{suffix}", reply.status, retry_after=retry_after, code=code
+    )
+
+
+def _code_of(reply: Reply) -> str | None:
+    try:
+        return error_code(json.loads(reply.body))
+    except ValueError:
+        return None
+
+
+def _signals_rate_limit(reply: Reply, code: str | None) -> bool:
+    """GitHub and Google answer 403 for some rate limits; tell those from missing permission."""
+    remaining = reply.headers.get("X-RateLimit-Remaining")
+    return (
+        remaining == "0"
+        or "Retry-After" in reply.headers
+        or (code or "").lower() in {"ratelimitexceeded", "userratelimitexceeded"}
+        or b"RateLimitExceeded" in reply.body[:2048]
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); None if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

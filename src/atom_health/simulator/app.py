@@ -1,0 +1,283 @@
+"""The provider simulator: an ASGI app that plays every built-in provider on one port.
+
+Layout: ``/<provider><base path>/...`` for each provider's API and token endpoint,
+``/<provider>/status/...`` for its status feed, and ``/_admin/...`` to switch faults
+at run time (see :mod:`atom_health.simulator.faults`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from atom_health.simulator.faults import Fault, ProviderCounters, ProviderState, StatusPage
+from atom_health.simulator.providers import PROVIDERS, Accounts, Handler, SimProvider
+
+HANG_LIMIT_SECONDS = 120.0
+SIMULATED_RESET = "simulated connection reset"
+
+
+class _QuietSimulatedReset(logging.Filter):
+    """uvicorn logs the reset fault's deliberate exception as an error; it is not one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, ConnectionResetError) and str(error) == SIMULATED_RESET)
+
+
+_RESET_FILTER = _QuietSimulatedReset()
+
+
+class Simulation:
+    """The mutable world: faults, counters, issued tokens, added latency."""
+
+    def __init__(self) -> None:
+        self.accounts = Accounts()
+        self.states: dict[str, ProviderState] = {p: ProviderState() for p in PROVIDERS}
+        self.counters: dict[str, ProviderCounters] = {p: ProviderCounters() for p in PROVIDERS}
+        self.latency_ms = 0
+        self._routes = {p.id: _compile(p) for p in PROVIDERS.values()}
+
+    def reset(self, provider: str | None = None) -> None:
+        for pid in [provider] if provider else list(PROVIDERS):
+            self.states[pid] = ProviderState()
+            self.counters[pid] = ProviderCounters()
+            self.accounts.revoke(pid)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "latency_ms": self.latency_ms,
+            "providers": {
+                pid: {**self.states[pid].model_dump(mode="json"), **self.counters[pid].model_dump()}
+                for pid in PROVIDERS
+            },
+        }
+
+    def route(
+        self, provider: SimProvider, method: str, path: str
+    ) -> tuple[Handler | None, dict[str, str]]:
+        for pattern, route_method, handler in self._routes[provider.id]:
+            match = pattern.fullmatch(path)
+            if match and route_method == method:
+                return handler, match.groupdict()
+        return None, {}
+
+    def take_fault(self, provider: str) -> ProviderState | None:
+        """The fault to apply to this API request, counting down ``times``."""
+        state = self.states[provider]
+        if state.fault is None:
+            return None
+        if state.times is not None:
+            remaining = state.times - 1
+            self.states[provider] = state.model_copy(
+                update={"times": remaining} if remaining else {"fault": None, "times": None}
+            )
+        return state
+
+
+def _compile(provider: SimProvider) -> list[tuple[re.Pattern[str], str, Handler]]:
+    routes = []
+    for (method, path), handler in provider.api.items():
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", provider.base_path + path)
+        routes.append((re.compile(regex), method, handler))
+    if provider.token_path and provider.token:
+        routes.append(
+            (
+                re.compile(re.escape(provider.base_path + provider.token_path)),
+                "POST",
+                provider.token,
+            )
+        )
+    return routes
+
+
+async def provider_endpoint(request: Request) -> Response:
+    sim: Simulation = request.app.state.sim
+    provider = PROVIDERS.get(request.path_params["provider"])
+    if provider is None:
+        return JSONResponse({"message": "Not Found"}, 404)
+    path = "/" + request.path_params["path"]
+    if path.startswith("/status/") or path == "/status":
+        sim.counters[provider.id].status_requests += 1
+        return status_feed(provider, sim.states[provider.id].status_page, path)
+    handler, params = sim.route(provider, request.method, path)
+    if handler is None:
+        return JSONResponse({"message": f"{provider.name} has no {request.method} {path}"}, 404)
+    is_token = handler is provider.token
+    counters = sim.counters[provider.id]
+    if is_token:
+        counters.token_requests += 1
+    else:
+        counters.api_requests += 1
+    if sim.latency_ms:
+        await asyncio.sleep(sim.latency_ms / 1000)
+    state = sim.take_fault(provider.id)
+    if state is not None:
+        faulted = await apply_fault(request, provider, state)
+        if faulted is not None:
+            return faulted
+    request.scope["path_params"] = {**request.path_params, **params}
+    return await handler(request, sim.accounts)
+
+
+async def apply_fault(
+    request: Request, provider: SimProvider, state: ProviderState
+) -> Response | None:
+    """The faulty answer, or None when the fault only delays the real one."""
+    match state.fault:
+        case Fault.reject:
+            return (
+                provider.refused()
+                if provider.refused
+                else JSONResponse({"error": "unauthorized"}, 401)
+            )
+        case Fault.forbidden:
+            return JSONResponse({"error": "forbidden", "message": "insufficient permissions"}, 403)
+        case Fault.rate_limit:
+            if provider.rate_limited:
+                return provider.rate_limited(state.retry_after)
+            return JSONResponse(
+                {"error": "rate_limited"}, 429, headers={"Retry-After": str(state.retry_after)}
+            )
+        case Fault.server_error:
+            return Response(
+                "<html><body>503 Service Unavailable</body></html>", 503, media_type="text/html"
+            )
+        case Fault.slow:
+            await asyncio.sleep(state.delay_ms / 1000)
+            return None
+        case Fault.hang:
+            # Answer nothing until the client hangs up (bounded, so the server can stop).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(HANG_LIMIT_SECONDS):
+                    while (await request.receive())["type"] != "http.disconnect":
+                        pass
+            return Response(status_code=504)
+        case Fault.malformed:
+            return Response(b'{"ok": tru', 200, media_type="application/json")
+        case Fault.reset:
+            return ResetResponse()
+    return None
+
+
+class ResetResponse(Response):
+    """Promises a body, sends part of it, then fails: the server closes the connection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": 200,
+             "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]}
+        )  # fmt: skip
+        await send({"type": "http.response.body", "body": b'{"partial": ', "more_body": True})
+        raise ConnectionResetError(SIMULATED_RESET)
+
+
+def status_feed(provider: SimProvider, page: StatusPage, path: str) -> Response:
+    if page is StatusPage.broken:
+        return Response("<html>502 Bad Gateway</html>", 502, media_type="text/html")
+    trouble = page is StatusPage.incident
+    title = f"Elevated error rates on the {provider.name} API"
+    now = "2026-11-22T00:00:00.000Z"
+    if provider.status_format == "statuspage" and path == "/status/api/v2/summary.json":
+        return JSONResponse(
+            {"page": {"id": "sim", "name": provider.name, "url": "https://status.example", "updated_at": now},
+             "status": {"indicator": "major" if trouble else "none",
+                        "description": "Partial System Outage" if trouble else "All Systems Operational"},
+             "components": [{"id": "c1", "name": "API", "status": "major_outage" if trouble else "operational",
+                             "group": False},
+                            {"id": "c2", "name": "Webhooks", "status": "operational", "group": False}],
+             "incidents": [{"id": "i1", "name": title, "status": "investigating", "impact": "major",
+                            "created_at": now}] if trouble else [],
+             "scheduled_maintenances": []}
+        )  # fmt: skip
+    if provider.status_format == "slack" and path == "/status/api/v2.0.0/current":
+        incidents = [{"id": 1, "date_created": now, "date_updated": now, "title": title, "type": "outage",
+                      "status": "active", "url": "https://slack-status.example/1", "services": ["Apps/Integrations/APIs"],
+                      "notes": []}] if trouble else []  # fmt: skip
+        return JSONResponse(
+            {"status": "active" if trouble else "ok", "date_created": now, "date_updated": now,
+             "active_incidents": incidents}
+        )  # fmt: skip
+    if provider.status_format == "stripe" and path == "/status/current/full":
+        return JSONResponse(
+            {"message": title if trouble else "All services are online.",
+             "overallStatus": "down" if trouble else "up"}
+        )  # fmt: skip
+    if provider.status_format == "google" and path == "/status/incidents.json":
+        incidents = [{"id": "g1", "begin": now, "end": None, "external_desc": title, "severity": "high",
+                      "service_name": provider.name,
+                      "affected_products": [{"title": provider.name, "id": "drive"}]}] if trouble else []  # fmt: skip
+        return JSONResponse(incidents)
+    return JSONResponse({"message": "Not Found"}, 404)
+
+
+async def admin_state(request: Request) -> Response:
+    return JSONResponse(request.app.state.sim.snapshot())
+
+
+async def admin_provider(request: Request) -> Response:
+    sim: Simulation = request.app.state.sim
+    provider = request.path_params["provider"]
+    if provider not in PROVIDERS:
+        return JSONResponse(
+            {"error": f"unknown provider {provider!r}", "known": list(PROVIDERS)}, 404
+        )
+    if request.method == "DELETE":
+        sim.reset(provider)
+    else:
+        try:
+            sim.states[provider] = ProviderState.model_validate(await request.json())
+        except ValueError as exc:
+            errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else str(exc)
+            return JSONResponse({"error": "invalid fault", "detail": errors}, 422)
+    return JSONResponse(sim.snapshot()["providers"][provider])
+
+
+async def admin_revoke(request: Request) -> Response:
+    """Forget every access token a provider issued, as if they all expired."""
+    request.app.state.sim.accounts.revoke(request.path_params["provider"])
+    return Response(status_code=204)
+
+
+async def admin_reset(request: Request) -> Response:
+    request.app.state.sim.reset()
+    return JSONResponse(request.app.state.sim.snapshot())
+
+
+async def admin_latency(request: Request) -> Response:
+    try:
+        latency = int((await request.json())["latency_ms"])
+    except (ValueError, KeyError, TypeError):
+        return JSONResponse({"error": 'expected {"latency_ms": <int>}'}, 422)
+    if not 0 <= latency <= 600_000:
+        return JSONResponse({"error": "latency_ms must be between 0 and 600000"}, 422)
+    request.app.state.sim.latency_ms = latency
+    return JSONResponse({"latency_ms": latency})
+
+
+def create_simulator_app(simulation: Simulation | None = None) -> Starlette:
+    app = Starlette(
+        routes=[
+            Route("/_admin/state", admin_state),
+            Route("/_admin/reset", admin_reset, methods=["POST"]),
+            Route("/_admin/latency", admin_latency, methods=["PUT"]),
+            Route("/_admin/providers/{provider}", admin_provider, methods=["PUT", "DELETE"]),
+            Route("/_admin/providers/{provider}/revoke-tokens", admin_revoke, methods=["POST"]),
+            Route("/{provider}/{path:path}", provider_endpoint, methods=["GET", "POST"]),
+        ]
+    )
+    app.state.sim = simulation or Simulation()
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    if _RESET_FILTER not in uvicorn_errors.filters:
+        uvicorn_errors.addFilter(_RESET_FILTER)
+    return app
