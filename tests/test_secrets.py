@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from atom_health.cli import app
+from atom_health.simulator import PROVIDERS, Simulator
 from tests.conftest import FULL_ENV
 
 SECRET_ALPHABET = string.ascii_letters + string.digits + "-_.~+/="
@@ -109,3 +110,36 @@ def test_cli_never_reveals_secret_values(secrets: dict[str, str], log_lines: lis
         assert not leaked(secrets, result.output), command
 
     assert not leaked(secrets, *log_lines)
+
+
+PROBE_FAULTS = [None, "reject", "forbidden", "rate_limit", "server_error", "malformed", "reset"]
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(secrets=environments, fault=st.sampled_from(PROBE_FAULTS))
+def test_probe_failures_never_reveal_secret_values(
+    secrets: dict[str, str],
+    fault: str | None,
+    api: httpx.Client,
+    environ: dict[str, str],
+    simulator: Simulator,
+    sim_credentials: dict[str, str],
+    log_lines: list[str],
+) -> None:
+    """Random credentials (refused) and every fault class, through every provider's probe."""
+    environ.update(secrets)
+    # Half the providers keep valid credentials, so faults reach past authentication too.
+    for name in list(secrets)[::2]:
+        environ[name] = sim_credentials.get(name, secrets[name])
+    for provider in PROVIDERS:
+        simulator.set_fault(provider, fault, retry_after=0)
+    log_lines.clear()
+
+    response = api.get("/api/integrations/health", params={"refresh": "true"})
+    details = [api.get(f"/api/{p}/health").text for p in PROVIDERS]
+
+    # Every credential in use, random or valid; a base URL is configuration, not a secret.
+    secret_values = {k: environ[k] for k in secrets if not k.endswith("_URL")}
+    assert not leaked(secret_values, response.text, *details, *log_lines)

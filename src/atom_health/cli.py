@@ -117,6 +117,28 @@ def health(
     raise typer.Exit(EXIT_OK if healthy else EXIT_UNHEALTHY)
 
 
+@app.command()
+def simulate(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 9100,
+) -> None:
+    """Run the provider simulator: every built-in provider on one local port, for rehearsals.
+
+    Prints the variables that point atom-health at it (with valid test credentials).
+    Switch faults at run time, e.g.
+    curl -X PUT localhost:9100/_admin/providers/slack -d '{"fault": "reject"}'
+    (faults: reject, forbidden, rate_limit, server_error, slow, hang, malformed, reset;
+    status_page: operational, incident, broken).
+    """
+    import uvicorn
+
+    from atom_health.simulator import create_simulator_app, environment
+
+    for name, value in environment(f"http://{host}:{port}").items():
+        typer.echo(f"export {name}={value}")
+    uvicorn.run(create_simulator_app(), host=host, port=port, log_level="warning")
+
+
 @app.command("config")
 def config_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show which integrations have their required variables set (names only, never values)."""

@@ -24,9 +24,10 @@ class _Spec(BaseModel):
 
 
 class AuthSpec(_Spec):
-    """How the request carries credentials. ``grant`` means the token the probe's grant obtained."""
+    """How the request carries credentials. ``grant`` means the token the probe's grant obtained;
+    ``none`` is for a public health endpoint."""
 
-    scheme: Literal["bearer", "basic", "header", "query", "grant"]
+    scheme: Literal["bearer", "basic", "header", "query", "grant", "none"]
     token: EnvName | None = Field(default=None, description="bearer/header: the variable")
     header: str = Field(default="Authorization", description="header: the header's name")
     prefix: str = Field(default="", description="header: text before the value")

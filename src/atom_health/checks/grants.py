@@ -113,8 +113,12 @@ async def request_grant(
 
 
 def _grant_failure(reply: Reply, spec: GrantSpec) -> CallFailed | None:
-    """Decide a token endpoint's answer by its OAuth error code."""
-    if reply.status >= 500 or reply.status == 429:
+    """Decide a token endpoint's answer by its OAuth error code.
+
+    OAuth reports errors with 400 or 401 (Slack and GitHub with 200); any other status
+    means what it means anywhere, so the shared status mapping decides it.
+    """
+    if reply.status not in (200, 400, 401):
         return status_failure(reply)
     answer = _json_object(reply, strict=False)
     code = error_code(answer)

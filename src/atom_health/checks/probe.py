@@ -257,9 +257,9 @@ class _ProbeRun:
         status = CheckStatus.passed
         message = f"{self.name} accepted the credentials ({spec.name})"
         slow = self.prober.settings.slow_threshold_ms
-        if latency > slow:
+        if outcome.latency_ms > slow:  # the provider's own answer time, not our waits
             status = CheckStatus.warn
-            message = f"{self.name} accepted the credentials but answered slowly: {latency:.0f} ms, over the {slow:.0f} ms threshold"
+            message = f"{self.name} accepted the credentials but answered slowly: {outcome.latency_ms:.0f} ms, over the {slow:.0f} ms threshold"
         elif outcome.attempts > 1:
             status = CheckStatus.warn
             message = f"{self.name} accepted the credentials after {outcome.attempts} attempts: transient errors"
@@ -291,8 +291,10 @@ class _ProbeRun:
             return f"{name} is not being called: {detail} ({failure.category.value})"
         match failure.category:
             case Category.credentials_rejected:
-                variables = failure.extra.get("variables") or (
-                    spec.request.variables() if spec.request else spec.variables()
+                variables = (
+                    failure.extra.get("variables")
+                    or (spec.request.variables() if spec.request else [])
+                    or spec.variables()
                 )
                 names = [self.integration.env_name(v) for v in variables]
                 return f"{name} rejected the credentials ({_code(failure)}): check or regenerate {_join(names)}"

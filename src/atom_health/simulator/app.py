@@ -24,6 +24,7 @@ from atom_health.simulator.faults import Fault, ProviderCounters, ProviderState,
 from atom_health.simulator.providers import PROVIDERS, Accounts, Handler, SimProvider
 
 HANG_LIMIT_SECONDS = 120.0
+_API_ONLY = frozenset({Fault.reject, Fault.forbidden})
 SIMULATED_RESET = "simulated connection reset"
 
 
@@ -72,10 +73,14 @@ class Simulation:
                 return handler, match.groupdict()
         return None, {}
 
-    def take_fault(self, provider: str) -> ProviderState | None:
-        """The fault to apply to this API request, counting down ``times``."""
+    def take_fault(self, provider: str, token_endpoint: bool) -> ProviderState | None:
+        """The fault to apply to this request, counting down ``times``.
+
+        Refusals (reject, forbidden) come from the API, as a provider refuses a token or a
+        scope there; transport-like faults hit the token endpoint too.
+        """
         state = self.states[provider]
-        if state.fault is None:
+        if state.fault is None or (token_endpoint and state.fault in _API_ONLY):
             return None
         if state.times is not None:
             remaining = state.times - 1
@@ -121,7 +126,7 @@ async def provider_endpoint(request: Request) -> Response:
         counters.api_requests += 1
     if sim.latency_ms:
         await asyncio.sleep(sim.latency_ms / 1000)
-    state = sim.take_fault(provider.id)
+    state = sim.take_fault(provider.id, is_token)
     if state is not None:
         faulted = await apply_fault(request, provider, state)
         if faulted is not None:
