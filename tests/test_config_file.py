@@ -189,3 +189,18 @@ def test_bad_config_files_are_refused_with_file_field_and_problem(
 def test_missing_config_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "absent.yaml")
+
+
+def test_the_readme_example_config_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "atom.yaml"
+    path.write_text(example)
+
+    catalog = build_catalog(load_settings(path, environ={}), {})
+
+    crm = catalog.get("acme")
+    assert crm is not None
+    assert crm.probes[0].request is not None
+    assert crm.rate_limit is not None

@@ -110,13 +110,33 @@ def _text(value: Any) -> str:
     return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
 
 
-def _summary(
-    integration: Integration, state: VendorState, incidents: list[str], description: str | None
-) -> str:
-    if state is VendorState.operational and not incidents:
-        return f"{integration.name} reports no incidents"
+def _status(
+    integration: Integration,
+    page: str,
+    state: VendorState,
+    indicator: str,
+    incidents: list[str],
+    description: str | None = None,
+    affected: list[AffectedComponent] | None = None,
+    maintenance: list[str] | None = None,
+) -> VendorStatus:
+    """Every parser's result, with the summary message written the same way."""
     what = incidents[0] if incidents else description or state.value
-    return f"{integration.name} reports {state.value}: {what}"
+    if state is VendorState.operational and not incidents:
+        message = f"{integration.name} reports no incidents"
+    else:
+        message = f"{integration.name} reports {state.value}: {what}"
+    return VendorStatus(
+        vendor=integration.name,
+        state=state,
+        indicator=indicator,
+        description=_text(description) if description else None,
+        affected_components=affected or [],
+        incidents=incidents,
+        scheduled_maintenance=maintenance or [],
+        page_url=page,
+        message=message,
+    )
 
 
 def parse_statuspage(integration: Integration, page: str, data: dict[str, Any]) -> VendorStatus:
@@ -138,16 +158,8 @@ def parse_statuspage(integration: Integration, page: str, data: dict[str, Any]) 
         for m in data.get("scheduled_maintenances", [])
         if m.get("status") in ("scheduled", "in_progress", "verifying")
     ]
-    return VendorStatus(
-        vendor=integration.name,
-        state=state,
-        indicator=indicator,
-        description=_text(description) if description else None,
-        affected_components=affected,
-        incidents=incidents,
-        scheduled_maintenance=maintenance,
-        page_url=page,
-        message=_summary(integration, state, incidents, description),
+    return _status(
+        integration, page, state, indicator, incidents, description, affected, maintenance
     )
 
 
@@ -169,15 +181,7 @@ def parse_slack(integration: Integration, page: str, data: dict[str, Any]) -> Ve
         for i in active
         for service in i.get("services", [])
     ]
-    return VendorStatus(
-        vendor=integration.name,
-        state=state,
-        indicator=indicator,
-        affected_components=affected,
-        incidents=incidents,
-        page_url=page,
-        message=_summary(integration, state, incidents, None),
-    )
+    return _status(integration, page, state, indicator, incidents, affected=affected)
 
 
 def parse_stripe(integration: Integration, page: str, data: dict[str, Any]) -> VendorStatus:
@@ -185,15 +189,7 @@ def parse_stripe(integration: Integration, page: str, data: dict[str, Any]) -> V
     state = _STRIPE_STATES.get(indicator, VendorState.unknown)
     message = data.get("message")
     incidents = [_text(message)] if message and state is not VendorState.operational else []
-    return VendorStatus(
-        vendor=integration.name,
-        state=state,
-        indicator=indicator,
-        description=_text(message) if message else None,
-        incidents=incidents,
-        page_url=page,
-        message=_summary(integration, state, incidents, message),
-    )
+    return _status(integration, page, state, indicator, incidents, message)
 
 
 def parse_google(integration: Integration, page: str, data: list[dict[str, Any]]) -> VendorStatus:
@@ -214,14 +210,8 @@ def parse_google(integration: Integration, page: str, data: list[dict[str, Any]]
         else VendorState.degraded
     )
     incidents = [_text(i.get("external_desc", "incident")) for i in open_incidents]
-    return VendorStatus(
-        vendor=integration.name,
-        state=state,
-        indicator="high" if severe else ("medium" if open_incidents else "none"),
-        incidents=incidents,
-        page_url=page,
-        message=_summary(integration, state, incidents, None),
-    )
+    indicator = "high" if severe else ("medium" if open_incidents else "none")
+    return _status(integration, page, state, indicator, incidents)
 
 
 PARSERS: dict[StatusFormat, Callable[[Integration, str, Any], VendorStatus]] = {

@@ -1,0 +1,186 @@
+"""Live checks: wall time, CPU per check, overhead over bare aiohttp, and probes/s beside
+Prometheus blackbox_exporter, all measured in this run on this machine.
+
+The simulator, the probe target and the servers each run in their own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import yaml
+
+from atom_health.config import ProbeSettings, Settings
+from atom_health.monitor import HealthMonitor
+from atom_health.services.http import basic_auth
+from atom_health.simulator import environment
+from bench.common import PYTHON, serving
+
+BLACKBOX = "prometheus-blackbox-exporter"
+LOAD_SECONDS = 3.0
+
+
+def synthetic(count: int, base_url: str, path: str, auth: dict[str, Any]) -> dict[str, Any]:
+    """``count`` integrations that all probe one endpoint (no status feed)."""
+    probe = {"name": f"GET {path}", "request": {"path": path, "auth": auth}}
+    return {
+        f"synthetic-{i}": {"name": f"Synthetic {i}", "base_url": base_url, "probes": [probe]}
+        for i in range(count)
+    }
+
+
+def set_latency(sim: str, latency_ms: int) -> None:
+    httpx.put(f"{sim}/_admin/latency", json={"latency_ms": latency_ms}).raise_for_status()
+
+
+async def all_builtins(env: dict[str, str]) -> None:
+    settings = Settings()
+    async with HealthMonitor.from_settings(settings, env) as monitor:
+        started = time.perf_counter()
+        first = await monitor.overview(refresh=True)
+        cold = time.perf_counter() - started
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            await monitor.overview(refresh=True)
+            runs.append(time.perf_counter() - started)
+    healthy = first.summary.healthy_services
+    print("All 14 built-in integrations, 200 ms simulated latency per provider call")
+    print(f"  first run (OAuth grants + API calls)  {cold * 1000:7.0f} ms   ({healthy}/14 healthy)")
+    print(
+        f"  warm runs (tokens cached), median     {statistics.median(runs) * 1000:7.0f} ms"
+        "   target <= 300 ms (original < 2 s)"
+    )
+
+
+async def thousand(sim: str) -> None:
+    auth = {"scheme": "basic", "username": "STRIPE_API_KEY"}
+    settings = Settings.model_validate(
+        {"integrations": synthetic(1000, f"{sim}/stripe", "/v1/balance", auth)}
+    ).model_copy(update={"probes": ProbeSettings(concurrency=200, vendor_status=False)})
+    env = environment(sim)
+    names = [f"synthetic-{i}" for i in range(1000)]
+    async with HealthMonitor.from_settings(settings, env) as monitor:
+        await monitor.overview(names[:200], refresh=True)  # open the connection pool
+        cpu, started = time.process_time(), time.perf_counter()
+        overview = await monitor.overview(names, refresh=True)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print("\n1,000 synthetic integrations, 100 ms latency, concurrency limit 200")
+    print(
+        f"  wall {wall:.2f} s (ideal 0.50 s; target <= 2 s)   "
+        f"healthy {overview.summary.healthy_services}/1000"
+    )
+    print(f"  CPU per check {cpu * 1000 / 1000:.3f} ms (engine process, whole check)")
+
+
+async def overhead(sim: str) -> None:
+    env = environment(sim)
+    settings = Settings(probes=ProbeSettings(vendor_status=False))
+    url = f"{sim}/stripe/v1/balance"
+    header = {"Authorization": basic_auth(env["STRIPE_API_KEY"], "")}
+    rounds = 1000
+    async with aiohttp.ClientSession() as session, HealthMonitor.from_settings(settings, env) as m:
+        for _ in range(50):
+            async with session.get(url, headers=header) as r:
+                await r.read()
+            await m.check("stripe", refresh=True)
+        bare = []
+        ours = []
+        for _ in range(rounds):  # interleaved, so both see the same machine
+            started = time.perf_counter()
+            async with session.get(url, headers=header) as r:
+                await r.read()
+            bare.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await m.check("stripe", refresh=True)
+            ours.append(time.perf_counter() - started)
+    b, o = statistics.median(bare) * 1e6, statistics.median(ours) * 1e6
+    print(f"\nOverhead of a check over a bare aiohttp GET to the same endpoint ({rounds} each)")
+    print(f"  bare aiohttp request   median {b:7.0f} µs")
+    print(f"  atom-health check      median {o:7.0f} µs   (+{o - b:.0f} µs, ratio {o / b:.2f}x)")
+
+
+async def load(url: str, concurrency: int, seconds: float) -> float:
+    """Requests per second that ``url`` (with ``{i}`` = worker number) sustains."""
+    done = 0
+    ends = time.perf_counter() + seconds
+
+    async def worker(i: int, session: aiohttp.ClientSession) -> None:
+        nonlocal done
+        target = url.replace("{i}", str(i))
+        while time.perf_counter() < ends:
+            async with session.get(target) as response:
+                await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"{target} answered {response.status}")
+            done += 1
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i, session) for i in range(concurrency)))
+        return done / (time.perf_counter() - started)
+
+
+def probes_per_second(workdir: Path) -> None:
+    print(f"\nProbes per second against a no-delay loopback target ({LOAD_SECONDS:.0f} s each)")
+    target_cmd = [PYTHON, "-m", "bench.target", "{port}"]
+    with serving(target_cmd, "/") as target:
+        config = workdir / "atom.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "integrations": synthetic(64, target, "/", {"scheme": "none"}),
+                    "probes": {"vendor_status": False, "concurrency": 200},
+                }
+            )
+        )
+        ours_cmd = [PYTHON, "-m", "atom_health", "serve", "--log-level", "warning",
+                    "--config", str(config), "--port", "{port}"]  # fmt: skip
+        with serving(ours_cmd, "/api/integrations/config") as ours:
+            path = "/api/synthetic-{i}/health?refresh=true"
+            ours_rates = {c: asyncio.run(load(ours + path, c, LOAD_SECONDS)) for c in (1, 64)}
+        binary = shutil.which(BLACKBOX)
+        if binary is None:
+            print(f"  atom-health       c=1 {ours_rates[1]:7.0f}/s   c=64 {ours_rates[64]:7.0f}/s")
+            print(f"  blackbox_exporter not installed: apt-get install {BLACKBOX}")
+            return
+        modules = workdir / "blackbox.yml"
+        modules.write_text(yaml.safe_dump({"modules": {"http_2xx": {"prober": "http"}}}))
+        bb_cmd = [binary, f"--config.file={modules}", "--web.listen-address=127.0.0.1:{port}",
+                  "--log.level=error"]  # fmt: skip
+        with serving(bb_cmd, "/") as blackbox:
+            probe = f"/probe?module=http_2xx&target={target}/"
+            bb_rates = {c: asyncio.run(load(blackbox + probe, c, LOAD_SECONDS)) for c in (1, 64)}
+    print(f"  {'':18s}{'c=1':>10s}{'c=64':>10s}")
+    print(f"  {'blackbox_exporter':18s}{bb_rates[1]:9.0f}/s{bb_rates[64]:9.0f}/s")
+    print(f"  {'atom-health':18s}{ours_rates[1]:9.0f}/s{ours_rates[64]:9.0f}/s")
+    print(
+        f"  ratio atom-health / blackbox_exporter: c=1 {ours_rates[1] / bb_rates[1]:.2f}, "
+        f"c=64 {ours_rates[64] / bb_rates[64]:.2f}   (target >= 1.0)"
+    )
+
+
+def main() -> None:
+    sim_cmd = [PYTHON, "-m", "atom_health", "simulate", "--port", "{port}"]
+    with serving(sim_cmd, "/_admin/state") as sim:
+        set_latency(sim, 200)
+        asyncio.run(all_builtins(environment(sim)))
+        set_latency(sim, 100)
+        asyncio.run(thousand(sim))
+        set_latency(sim, 0)
+        asyncio.run(overhead(sim))
+    with tempfile.TemporaryDirectory() as workdir:
+        probes_per_second(Path(workdir))
+
+
+if __name__ == "__main__":
+    main()
