@@ -16,6 +16,8 @@ from atom_health.catalog import build_catalog
 from atom_health.config import ProbeSettings, Settings
 from atom_health.monitor import HealthMonitor
 from atom_health.simulator import CREDENTIALS, Simulator
+from atom_health.store import MemoryStore, Store
+from atom_health.system import HealthSystem
 from atom_health.web.app import create_app
 from atom_health.web.threaded_server import ThreadedServer
 
@@ -112,8 +114,21 @@ def monitor(make_monitor: Callable[..., HealthMonitor]) -> HealthMonitor:
 
 
 @pytest.fixture
-def server(monitor: HealthMonitor) -> Iterator[ThreadedServer]:
-    with ThreadedServer(create_app(monitor)) as running:
+def store() -> Store:
+    return MemoryStore()
+
+
+@pytest.fixture
+def system(monitor: HealthMonitor, store: Store) -> HealthSystem:
+    """The monitor with history in memory and no scheduler (tests drive checks themselves)."""
+    return HealthSystem(
+        monitor.settings, monitor.environ, monitor=monitor, store=store, scheduler=False
+    )
+
+
+@pytest.fixture
+def server(system: HealthSystem) -> Iterator[ThreadedServer]:
+    with ThreadedServer(create_app(system)) as running:
         yield running
 
 

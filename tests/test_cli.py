@@ -104,7 +104,8 @@ def test_serve_runs_the_installed_command_on_loopback(tmp_path: Path) -> None:
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in FULL_ENV}
     env["LINEAR_API_KEY"] = "lin"
-    command = [sys.executable, "-m", "atom_health", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "atom_health", "serve", "--port", str(port),
+               "--database-url", f"sqlite:///{tmp_path / 'history.db'}"]  # fmt: skip
     with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as process:
         try:
             body = _wait_for_json(f"http://127.0.0.1:{port}/api/linear/health?check_api=false")

@@ -1,14 +1,15 @@
 """The ``atom-health`` command.
 
 Exit codes: 0 all checked integrations are healthy; 1 at least one is not;
-2 usage or configuration error (unknown service, malformed config file).
+2 usage or configuration error (unknown service, malformed config file); 3 unexpected error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +19,9 @@ from rich.text import Text
 from atom_health.config import CONFIG_ENV_VAR, ConfigError, load_settings
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 from atom_health.results import ConfigurationReport, Overview, Status
+
+if TYPE_CHECKING:
+    from atom_health.system import HealthSystem
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE = 0, 1, 2
 
@@ -69,19 +73,64 @@ def load_monitor(config: Path | None) -> HealthMonitor:
         raise fail(str(exc)) from None
 
 
+def load_system(
+    config: Path | None, scheduler: bool | None = None, database_url: str | None = None
+) -> HealthSystem:
+    """The whole system from the config file; a clear message and exit 2 when it cannot be."""
+    from atom_health.system import HealthSystem
+
+    try:
+        settings = load_settings(config)
+        if database_url:
+            settings = settings.model_copy(
+                update={
+                    "history": settings.history.model_copy(update={"database_url": database_url})
+                }
+            )
+        return HealthSystem(settings, scheduler=scheduler)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # the database URL may carry a password: never print it
+        raise fail(f"cannot open the history database ({type(exc).__name__})") from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     config: ConfigOption = None,
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            help="Check every integration on its interval and store the results; "
+            "--no-scheduler for API-only replicas.",
+        ),
+    ] = True,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="History database (SQLAlchemy URL, or memory://). Default: "
+            "$ATOM_HEALTH_DATABASE_URL, else the config file, else sqlite:///atom-health.db.",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the health JSON API (OpenAPI docs at /docs)."""
+    """Serve the health JSON API (docs at /docs, metrics at /metrics) and run the scheduler."""
     import uvicorn
 
     from atom_health.web.app import create_app
 
-    uvicorn.run(create_app(load_monitor(config)), host=host, port=port, log_level=log_level)
+    system = load_system(
+        config, scheduler=scheduler if not scheduler else None, database_url=database_url
+    )
+    uvicorn.run(
+        create_app(system),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=log_level in ("debug", "trace", "info"),
+    )
 
 
 @app.command()
@@ -191,4 +240,15 @@ def configuration_table(report: ConfigurationReport) -> Table:
 
 
 def main() -> None:
-    app()
+    """Run the command; an unexpected error is one line (the traceback with ATOM_HEALTH_DEBUG=1)."""
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("ATOM_HEALTH_DEBUG"):
+            raise
+        err.print(
+            f"error: unexpected {type(exc).__name__}; set ATOM_HEALTH_DEBUG=1 for details",
+            markup=False,
+            highlight=False,
+        )
+        raise SystemExit(3) from None

@@ -20,6 +20,7 @@ from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec
 from atom_health.vocabulary import Criticality
 
 CONFIG_ENV_VAR = "ATOM_HEALTH_CONFIG"
+DATABASE_ENV_VAR = "ATOM_HEALTH_DATABASE_URL"
 
 EnvName = Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
 IntegrationId = Annotated[str, Field(pattern=INTEGRATION_ID_PATTERN)]
@@ -59,6 +60,9 @@ class IntegrationEntry(BaseModel):
         default=None, description="How to prove the credentials, strongest first"
     )
     rate_limit: RateLimitSpec | None = None
+    interval_seconds: float | None = Field(
+        default=None, ge=1, le=86_400, description="How often the scheduler checks it"
+    )
 
 
 class ProbeSettings(BaseModel):
@@ -81,6 +85,27 @@ class ProbeSettings(BaseModel):
     vendor_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
 
 
+class SchedulerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="Off for API-only replicas")
+    interval_seconds: float = Field(default=60.0, ge=1, le=86_400)
+    initial_spread_seconds: float = Field(
+        default=5.0, ge=0, le=3600, description="First checks start at random within this"
+    )
+
+
+class HistorySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    database_url: str = Field(
+        default="sqlite:///atom-health.db",
+        description="SQLAlchemy URL, or memory://; $ATOM_HEALTH_DATABASE_URL wins",
+    )
+    raw_retention_days: float = Field(default=30.0, gt=0, le=3650)
+    maintenance_interval_seconds: float = Field(default=3600.0, ge=10, le=86_400)
+
+
 class Settings(BaseModel):
     """The whole config file. Every field has a default, so an absent file means defaults."""
 
@@ -88,6 +113,8 @@ class Settings(BaseModel):
 
     cache_ttl_seconds: float = Field(default=30.0, ge=0, le=86_400)
     probes: ProbeSettings = Field(default_factory=ProbeSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
     integrations: dict[IntegrationId, IntegrationEntry] = Field(default_factory=dict)
     _source: str = PrivateAttr(default="(defaults)")
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,6 +46,8 @@ from atom_health.results import (
     utc_now,
 )
 from atom_health.services.http import create_session
+
+log = logging.getLogger(__name__)
 
 SKIPPED_NOT_CONFIGURED = ApiAccessCheck(
     status=CheckStatus.skip,
@@ -108,6 +111,15 @@ class HealthMonitor:
         self._cache: dict[str, _Cached] = {}
         self._inflight: dict[str, asyncio.Task[ServiceHealth]] = {}
         self._limit: asyncio.Semaphore | None = None
+        self._subscribers: list[Callable[[ServiceHealth], None]] = []
+
+    def subscribe(self, callback: Callable[[ServiceHealth], None]) -> None:
+        """Call ``callback`` with every fresh result of a full check (not cached ones, not
+        configuration-only ones), in the event loop.
+
+        Subscribers (the recorder, metrics, live streams) must be quick and never raise.
+        """
+        self._subscribers.append(callback)
 
     @classmethod
     def from_settings(
@@ -152,7 +164,7 @@ class HealthMonitor:
         """
         integration = self.resolve(name)
         configuration = self.configuration(integration)
-        if not configuration.configured or not check_api:
+        if not check_api:
             api_access = None if configuration.configured else SKIPPED_NOT_CONFIGURED
             return self._result(integration, configuration, api_access, None)
         fingerprint = self._fingerprint(integration)
@@ -180,13 +192,21 @@ class HealthMonitor:
         fingerprint: str,
         refresh: bool,
     ) -> ServiceHealth:
-        if self._limit is None:
-            self._limit = asyncio.Semaphore(self.settings.probes.concurrency)
-        async with self._limit:
-            api_access, vendor = await self._probe_and_vendor(integration, refresh)
+        if not configuration.configured:
+            api_access, vendor = SKIPPED_NOT_CONFIGURED, None
+        else:
+            if self._limit is None:
+                self._limit = asyncio.Semaphore(self.settings.probes.concurrency)
+            async with self._limit:
+                api_access, vendor = await self._probe_and_vendor(integration, refresh)
         result = self._result(integration, configuration, api_access, vendor)
         ttl = self.settings.cache_ttl_seconds
         self._cache[integration.id] = _Cached(time.monotonic() + ttl, fingerprint, result)
+        for callback in self._subscribers:
+            try:
+                callback(result)
+            except Exception as exc:  # a broken subscriber must not break checks
+                log.error("result subscriber %r failed: %s", callback, type(exc).__name__)
         return result
 
     async def _probe_and_vendor(

@@ -130,6 +130,10 @@ class ServiceSummary(BaseModel):
     missing_env_vars: list[str]
     criticality: Criticality
     category: Category | None = Field(default=None, description="Why the live check failed")
+    uptime_24h: float | None = Field(
+        default=None, description="Uptime % over the last 24 h (null without history)"
+    )
+    last_checked: datetime | None = Field(default=None, description="Latest stored check")
 
 
 class OverviewSummary(BaseModel):
@@ -163,3 +167,84 @@ class ConfigurationReport(BaseModel):
     timestamp: datetime
     integrations: dict[str, ConfigurationCheck]
     summary: ConfigurationSummary
+
+
+class HistoryItem(BaseModel):
+    checked_at: datetime
+    status: Status
+    category: Category | None
+    latency_ms: float | None
+    http_status: int | None
+    vendor_state: VendorState | None
+    message: str
+
+
+class HistoryPage(BaseModel):
+    """``GET /api/integrations/{name}/history``: stored results, newest first."""
+
+    ok: bool = True
+    service: str
+    since: datetime
+    until: datetime
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last")
+    items: list[HistoryItem]
+
+
+class WindowStats(BaseModel):
+    """Uptime, latency and incident figures for one time window."""
+
+    since: datetime
+    until: datetime
+    checks: int
+    healthy_checks: int
+    degraded_checks: int
+    unhealthy_checks: int
+    uptime_percentage: float | None = Field(description="Healthy or degraded checks, %")
+    uptime_excluding_vendor_percentage: float | None = Field(
+        description="The same, leaving out checks failed by the vendor's own outage"
+    )
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    latency_p99_ms: float | None
+    latency_source: Literal["raw", "rollups"] | None
+    incidents: int
+    open_incidents: int
+    mttr_seconds: float | None
+    mtbf_seconds: float | None
+    downtime_seconds: float = Field(description="Time in incidents not caused by the vendor")
+    vendor_downtime_seconds: float = Field(description="Time in incidents the vendor caused")
+
+
+class UptimeReport(BaseModel):
+    """``GET /api/integrations/{name}/uptime``."""
+
+    ok: bool = True
+    service: str
+    timestamp: datetime
+    windows: dict[str, WindowStats]
+
+
+class IncidentItem(BaseModel):
+    id: int
+    service: str
+    started_at: datetime
+    ended_at: datetime | None
+    duration_seconds: float
+    open: bool
+    worst_status: Status
+    category: Category | None
+    message: str
+
+
+class IncidentsReport(BaseModel):
+    """``GET /api/incidents``: open incidents and recent ones, newest first."""
+
+    ok: bool = True
+    timestamp: datetime
+    open_incidents: int
+    mttr_seconds: float | None
+    mtbf_seconds: float | None
+    incidents: list[IncidentItem]

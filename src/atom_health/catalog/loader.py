@@ -98,6 +98,7 @@ def _integration(key: str, fields: Mapping[str, Any], environ: Mapping[str, str]
         enabled=fields.get("enabled", True),
         probes=tuple(fields.get("probes", ())),
         rate_limit=fields.get("rate_limit"),
+        interval_seconds=fields.get("interval_seconds"),
     )
 
 

@@ -50,6 +50,7 @@ class Integration(BaseModel):
     enabled: bool = True
     probes: tuple[ProbeSpec, ...] = ()
     rate_limit: RateLimitSpec | None = None
+    interval_seconds: float | None = None
 
     def env_name(self, canonical: str) -> str:
         """The variable actually read for a canonical name (renames applied)."""

@@ -10,13 +10,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from atom_health import __version__
-from atom_health.monitor import HealthMonitor
-from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, build_router
+from atom_health.system import HealthSystem
+from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, build_router
 
 log = logging.getLogger(__name__)
 
 _TAGS = [
     {"name": HEALTH_TAG, "description": "Health and configuration of integrations."},
+    {"name": HISTORY_TAG, "description": "Stored results, uptime, incidents, metrics."},
     {
         "name": COMPAT_TAG,
         "description": "Older paths used by existing Atom front ends; each answers with "
@@ -25,11 +26,16 @@ _TAGS = [
 ]
 
 
-def create_app(monitor: HealthMonitor) -> FastAPI:
+def create_app(system: HealthSystem) -> FastAPI:
+    """The app for a :class:`HealthSystem`, which it starts and stops with its lifespan."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await monitor.aclose()
+        await system.start()
+        try:
+            yield
+        finally:
+            await system.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -38,7 +44,7 @@ def create_app(monitor: HealthMonitor) -> FastAPI:
         description="Can each third-party integration work right now, and if not, why?",
         openapi_tags=_TAGS,
     )
-    app.state.monitor = monitor
+    app.state.system = system
     app.include_router(build_router())
 
     @app.exception_handler(Exception)

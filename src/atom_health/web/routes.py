@@ -7,21 +7,32 @@ its handler and are listed under one OpenAPI tag.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
+from atom_health.history import queries
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 from atom_health.results import (
     ConfigurationReport,
+    HistoryPage,
+    IncidentsReport,
     Overview,
     ServiceHealth,
+    Status,
     UnknownService,
+    UptimeReport,
+    utc_now,
 )
+from atom_health.system import HealthSystem
 
 HEALTH_TAG = "health"
+HISTORY_TAG = "history"
 COMPAT_TAG = "compatibility aliases"
 
 CheckApi = Annotated[
@@ -37,16 +48,45 @@ _UNKNOWN: dict[int | str, dict[str, Any]] = {
 }
 
 
+Since = Annotated[
+    datetime | None, Query(description="ISO 8601 start (UTC when no offset is given)")
+]
+Until = Annotated[datetime | None, Query(description="ISO 8601 end; default now")]
+
+
+def system_of(request: Request) -> HealthSystem:
+    system: HealthSystem = request.app.state.system
+    return system
+
+
 def monitor_of(request: Request) -> HealthMonitor:
-    monitor: HealthMonitor = request.app.state.monitor
-    return monitor
+    return system_of(request).monitor
+
+
+def unknown_service(service: str) -> JSONResponse:
+    body = UnknownService(service=service, message=f"Unknown integration: {service}")
+    return JSONResponse(status_code=404, content=body.model_dump(mode="json"))
+
+
+def bad_query(field: str, message: str) -> JSONResponse:
+    """A 422 in FastAPI's own validation-error shape."""
+    detail = [{"type": "value_error", "loc": ["query", field], "msg": message}]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 async def overview(
     request: Request, check_api: CheckApi = True, refresh: Refresh = False
 ) -> Overview:
-    """Every enabled integration: status, configured, message, missing variables."""
-    return await monitor_of(request).overview(check_api=check_api, refresh=refresh)
+    """Every enabled integration: status, message, missing variables, 24 h uptime."""
+    system = system_of(request)
+    report = await system.monitor.overview(check_api=check_api, refresh=refresh)
+    return await run_in_threadpool(queries.with_history, system.store, report)
 
 
 async def configuration(request: Request) -> ConfigurationReport:
@@ -60,9 +100,77 @@ async def service_health(
     """One integration: its configuration check, a live API check and the vendor's status."""
     try:
         return await monitor_of(request).check(service, check_api=check_api, refresh=refresh)
-    except UnknownIntegrationError as exc:
-        body = UnknownService(service=service, message=str(exc))
-        return JSONResponse(status_code=404, content=body.model_dump(mode="json"))
+    except UnknownIntegrationError:
+        return unknown_service(service)
+
+
+async def history(
+    request: Request,
+    service: ServiceName,
+    since: Since = None,
+    until: Until = None,
+    status: Annotated[Status | None, Query(description="Only results with this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> HistoryPage | JSONResponse:
+    """Stored check results, newest first (default: the last 24 h)."""
+    system = system_of(request)
+    integration = system.monitor.catalog.get(service)
+    if integration is None:
+        return unknown_service(service)
+    end = as_utc(until) or utc_now()
+    start = as_utc(since) or end - timedelta(hours=24)
+    if start >= end:
+        return bad_query("since", "since must be before until")
+    return await run_in_threadpool(
+        queries.history_page, system.store, integration.id, start, end, status, limit, offset
+    )
+
+
+async def uptime(
+    request: Request, service: ServiceName, since: Since = None, until: Until = None
+) -> UptimeReport | JSONResponse:
+    """Uptime, latency percentiles, incidents, MTTR and MTBF over 1 h, 24 h, 7 d, 30 d and
+    90 d, or over one ``since``/``until`` window."""
+    system = system_of(request)
+    integration = system.monitor.catalog.get(service)
+    if integration is None:
+        return unknown_service(service)
+    start, end = as_utc(since), as_utc(until)
+    if until is not None and since is None:
+        return bad_query("since", "give since with until")
+    if start is not None and start >= (end or utc_now()):
+        return bad_query("since", "since must be before until")
+    return await run_in_threadpool(queries.uptime_report, system.store, integration.id, start, end)
+
+
+async def incidents(
+    request: Request,
+    since: Since = None,
+    service: Annotated[str | None, Query(description="Only this integration")] = None,
+    open_only: Annotated[bool, Query(alias="open", description="Only open incidents")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> IncidentsReport | JSONResponse:
+    """Open incidents and those of the window (default: the last 7 days), with MTTR/MTBF."""
+    system = system_of(request)
+    name = None
+    if service is not None:
+        integration = system.monitor.catalog.get(service)
+        if integration is None:
+            return unknown_service(service)
+        name = integration.id
+    start = as_utc(since) or utc_now() - timedelta(days=7)
+    return await run_in_threadpool(
+        queries.incidents_report, system.store, start, name, open_only, limit
+    )
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    system = system_of(request)
+    lag = system.scheduler.lag_seconds if system.scheduler is not None else None
+    body = system.metrics.render(system.monitor.live_prober, lag)
+    return Response(content=body, media_type=CONTENT_TYPE_LATEST)
 
 
 def _alias(
@@ -89,6 +197,24 @@ def build_router() -> APIRouter:
         response_model=ConfigurationReport,
         tags=[HEALTH_TAG],
     )
+    router.add_api_route(
+        "/api/integrations/{service}/history",
+        history,
+        response_model=HistoryPage,
+        responses=_UNKNOWN,
+        tags=[HISTORY_TAG],
+    )
+    router.add_api_route(
+        "/api/integrations/{service}/uptime",
+        uptime,
+        response_model=UptimeReport,
+        responses=_UNKNOWN,
+        tags=[HISTORY_TAG],
+    )
+    router.add_api_route(
+        "/api/incidents", incidents, response_model=IncidentsReport, tags=[HISTORY_TAG]
+    )
+    router.add_api_route("/metrics", metrics, tags=[HISTORY_TAG], include_in_schema=True)
     router.add_api_route(
         "/api/{service}/health",
         service_health,

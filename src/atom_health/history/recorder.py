@@ -1,0 +1,129 @@
+"""The recorder: every fresh check result into the store, in batches, off the event loop.
+
+It subscribes to the monitor; a background thread writes results, keeps incidents up
+to date (with the same :class:`IncidentTracker` the analytics use) and stores
+configuration events. A database that fails is retried; nothing queued is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+
+from atom_health.history.analytics import IncidentTracker
+from atom_health.history.records import CheckRecord, ConfigEvent, Incident
+from atom_health.results import ServiceHealth
+from atom_health.store.base import Store
+
+log = logging.getLogger(__name__)
+
+_Item = CheckRecord | ConfigEvent | threading.Event
+
+
+class Recorder:
+    def __init__(self, store: Store, flush_interval: float = 0.5, batch_size: int = 2000) -> None:
+        self.store = store
+        self.flush_interval = flush_interval
+        self.batch_size = batch_size
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._tracker: IncidentTracker | None = None
+        self.written = 0
+        self.failures = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._tracker = IncidentTracker(
+                self.store.incidents(None, 0, float("inf"), open_only=True)
+            )
+            self._thread = threading.Thread(
+                target=self._run, name="atom-health-recorder", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Write everything still queued, then stop the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def record(self, result: ServiceHealth) -> None:
+        """Monitor subscriber: queue one result (cheap; safe from the event loop)."""
+        self._queue.put(CheckRecord.of(result))
+
+    def record_config_events(self, events: Sequence[ConfigEvent]) -> None:
+        for event in events:
+            self._queue.put(event)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Block until everything queued before this call is written."""
+        if self._thread is None:
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[_Item] = []
+            try:
+                item = self._queue.get(timeout=self.flush_interval)
+            except queue.Empty:
+                continue
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= self.batch_size or isinstance(item, threading.Event):
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            stopping = item is None
+            self._write(batch)
+            if stopping:
+                self._drain()
+
+    def _drain(self) -> None:
+        rest: list[_Item] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                rest.append(item)
+        self._write(rest)
+
+    def _write(self, batch: list[_Item]) -> None:
+        records = [i for i in batch if isinstance(i, CheckRecord)]
+        events = [i for i in batch if isinstance(i, ConfigEvent)]
+        assert self._tracker is not None
+        changed: dict[int, Incident] = {}
+        for record in sorted(records, key=lambda r: r.checked_at):
+            incident = self._tracker.observe(record)
+            if incident is not None:
+                changed[id(incident)] = incident
+        delay = 0.5
+        while records or events or changed:
+            try:
+                self.store.add_results(records)
+                self.store.save_incidents(list(changed.values()))
+                self.store.add_config_events(events)
+            except Exception as exc:  # keep the batch and try again: nothing is dropped
+                self.failures += 1
+                log.error(
+                    "writing history failed (%s); retrying in %.1f s", type(exc).__name__, delay
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self.written += len(records)
+            break
+        for item in batch:
+            if isinstance(item, threading.Event):
+                item.set()

@@ -1,0 +1,119 @@
+"""The scheduler: check every integration at its interval, spread out, forever.
+
+Each integration is due every ``interval`` seconds (its own, or the default), first at
+a random point of a short initial spread so checks do not bunch up; due times advance
+by the interval, so there is no drift. Checks go through the monitor (its concurrency
+limit and each provider's rate budget apply). A failing check is logged and never stops
+the loop. Configuration changes (a variable becoming missing or present) are reported
+as events, by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+from atom_health.history.records import ConfigEvent
+from atom_health.monitor import HealthMonitor
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationWatcher:
+    """Remembers which variables each integration had, and reports changes."""
+
+    def __init__(self) -> None:
+        self._present: dict[str, set[str]] = {}
+
+    def observe(
+        self, integration: str, required: Sequence[str], present: Sequence[str], at: float
+    ) -> list[ConfigEvent]:
+        now_present = set(present)
+        before = self._present.get(integration)
+        self._present[integration] = now_present
+        if before is None:
+            return []
+        return [
+            ConfigEvent(integration, at, name, "present" if name in now_present else "missing")
+            for name in required
+            if (name in now_present) != (name in before)
+        ]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        monitor: HealthMonitor,
+        default_interval: float,
+        intervals: Mapping[str, float],
+        on_config_events: Callable[[list[ConfigEvent]], None] | None = None,
+        initial_spread: float = 5.0,
+    ) -> None:
+        self.monitor = monitor
+        self.default_interval = default_interval
+        self.intervals = intervals
+        self.on_config_events = on_config_events
+        self.initial_spread = initial_spread
+        self.watcher = ConfigurationWatcher()
+        self.lag_seconds = 0.0
+        self.rounds = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+
+    def interval(self, integration: str) -> float:
+        return self.intervals.get(integration, self.default_interval)
+
+    def start(self) -> None:
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name="atom-health-scheduler")
+
+    async def stop(self) -> None:
+        """Stop scheduling; checks in flight are cancelled."""
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+            self._runner = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        due = {
+            i.id: start + random.uniform(0, min(self.initial_spread, self.interval(i.id)))
+            for i in self.monitor.catalog
+        }
+        while True:
+            now = loop.time()
+            ready = [name for name, at in due.items() if at <= now]
+            for name in ready:
+                self.lag_seconds = now - due[name]
+                interval = self.interval(name)
+                due[name] += interval
+                if due[name] <= now:  # fell far behind (e.g. a suspended process): skip ahead
+                    due[name] = now + interval
+                task = asyncio.create_task(self._check(name))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if ready:
+                self.rounds += 1
+            await asyncio.sleep(max(0.0, min(due.values(), default=now + 1.0) - loop.time()))
+
+    async def _check(self, name: str) -> None:
+        try:
+            integration = self.monitor.resolve(name)
+            configuration = self.monitor.configuration(integration)
+            events = self.watcher.observe(
+                name, configuration.required_env_vars, configuration.present_env_vars, time.time()
+            )
+            if events and self.on_config_events is not None:
+                self.on_config_events(events)
+            await self.monitor.check(name, refresh=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one failing check never stops the others
+            log.error("scheduled check of %s failed: %s", name, type(exc).__name__)

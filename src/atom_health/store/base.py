@@ -1,0 +1,127 @@
+"""The store: one contract, three backends (memory, SQLite, PostgreSQL).
+
+A backend implements the abstract primitives; counting across raw results and rollups,
+and rollup/retention maintenance, are written here once. Methods are synchronous and
+thread-safe: the recorder writes from its own thread and the API reads through a thread
+pool, so the event loop never waits on a database.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
+from atom_health.results import Status
+from atom_health.store import maintenance
+
+
+class Store(ABC):
+    # -- writing ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def add_results(self, records: Sequence[CheckRecord]) -> None: ...
+
+    @abstractmethod
+    def save_incidents(self, incidents: Sequence[Incident]) -> None:
+        """Insert new incidents (``id`` None; the id is set on them) and update known ones."""
+
+    @abstractmethod
+    def add_config_events(self, events: Sequence[ConfigEvent]) -> None: ...
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def results(
+        self,
+        integration: str,
+        since: float,
+        until: float,
+        *,
+        status: Status | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[CheckRecord], int]:
+        """A page of results in [since, until), newest first, and how many match in all."""
+
+    @abstractmethod
+    def latest(self) -> dict[str, CheckRecord]:
+        """Each integration's most recent result."""
+
+    @abstractmethod
+    def latencies(self, integration: str, since: float, until: float) -> list[float]:
+        """Latencies of retained raw results in [since, until)."""
+
+    @abstractmethod
+    def incidents(
+        self, integration: str | None, since: float, until: float, *, open_only: bool = False
+    ) -> list[Incident]:
+        """Incidents overlapping [since, until) (all open ones with ``open_only``), oldest first."""
+
+    @abstractmethod
+    def config_events(self, integration: str, since: float, until: float) -> list[ConfigEvent]: ...
+
+    def counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, StatusCounts]:
+        """Check counts per integration in [since, until): raw results where they are kept,
+        hourly rollups before that."""
+        cutoff = self.get_meta("raw_cutoff")
+        totals = {name: StatusCounts() for name in integrations}
+        if cutoff is not None and since < cutoff:
+            for name, counts in self.rollup_counts(integrations, since, min(until, cutoff)).items():
+                totals[name].add(counts)
+        raw_since = since if cutoff is None else max(since, cutoff)
+        if raw_since < until:
+            for name, counts in self.raw_counts(integrations, raw_since, until).items():
+                totals[name].add(counts)
+        return totals
+
+    def maintain(self, now: float, raw_retention: float) -> tuple[int, int]:
+        """Roll up complete hours and days, drop raw results past the retention.
+
+        Returns (rollup buckets written, raw results deleted).
+        """
+        return maintenance.maintain(self, now, raw_retention)
+
+    # -- primitives for counting and maintenance -------------------------------------------
+
+    @abstractmethod
+    def raw_counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, StatusCounts]: ...
+
+    @abstractmethod
+    def rollup_counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, StatusCounts]:
+        """Sums of hourly rollups whose bucket starts in [floor_hour(since), until)."""
+
+    @abstractmethod
+    def raw_between(self, start: float, end: float) -> list[CheckRecord]: ...
+
+    @abstractmethod
+    def oldest_raw(self) -> float | None: ...
+
+    @abstractmethod
+    def put_rollups(self, rollups: Sequence[Rollup]) -> None: ...
+
+    @abstractmethod
+    def rollups(
+        self, integration: str, granularity: str, since: float, until: float
+    ) -> list[Rollup]: ...
+
+    @abstractmethod
+    def delete_raw_before(self, moment: float) -> int: ...
+
+    @abstractmethod
+    def delete_rollups_before(self, granularity: str, moment: float) -> None: ...
+
+    @abstractmethod
+    def get_meta(self, key: str) -> float | None: ...
+
+    @abstractmethod
+    def set_meta(self, key: str, value: float) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - a no-op unless the backend holds resources
+        """Release connections."""

@@ -1,0 +1,163 @@
+"""The in-memory store: for library use and tests. Everything is lost with the process."""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import threading
+from collections.abc import Sequence
+
+from atom_health.history.analytics import counts_of
+from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
+from atom_health.results import Status
+from atom_health.store.base import Store
+from atom_health.store.maintenance import HOUR, floor_to
+
+
+class MemoryStore(Store):
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._raw: dict[str, list[CheckRecord]] = {}  # per integration, ordered by time
+        self._incidents: dict[int, Incident] = {}
+        self._events: list[ConfigEvent] = []
+        self._rollups: dict[tuple[str, str, float], Rollup] = {}
+        self._meta: dict[str, float] = {}
+
+    def add_results(self, records: Sequence[CheckRecord]) -> None:
+        with self._lock:
+            for record in records:
+                rows = self._raw.setdefault(record.integration, [])
+                if rows and rows[-1].checked_at > record.checked_at:
+                    bisect.insort(rows, record, key=lambda r: r.checked_at)
+                else:
+                    rows.append(record)
+
+    def save_incidents(self, incidents: Sequence[Incident]) -> None:
+        with self._lock:
+            for incident in incidents:
+                if incident.id is None:
+                    incident.id = len(self._incidents) + 1
+                self._incidents[incident.id] = dataclasses.replace(incident)
+
+    def add_config_events(self, events: Sequence[ConfigEvent]) -> None:
+        with self._lock:
+            self._events.extend(events)
+
+    def _window(self, integration: str, since: float, until: float) -> list[CheckRecord]:
+        rows = self._raw.get(integration, [])
+        low = bisect.bisect_left(rows, since, key=lambda r: r.checked_at)
+        high = bisect.bisect_left(rows, until, key=lambda r: r.checked_at)
+        return rows[low:high]
+
+    def results(
+        self,
+        integration: str,
+        since: float,
+        until: float,
+        *,
+        status: Status | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[CheckRecord], int]:
+        with self._lock:
+            rows = [
+                r
+                for r in reversed(self._window(integration, since, until))
+                if status is None or r.status is status
+            ]
+        return rows[offset : offset + limit], len(rows)
+
+    def latest(self) -> dict[str, CheckRecord]:
+        with self._lock:
+            return {name: rows[-1] for name, rows in self._raw.items() if rows}
+
+    def latencies(self, integration: str, since: float, until: float) -> list[float]:
+        with self._lock:
+            window = self._window(integration, since, until)
+        return [r.latency_ms for r in window if r.latency_ms is not None]
+
+    def incidents(
+        self, integration: str | None, since: float, until: float, *, open_only: bool = False
+    ) -> list[Incident]:
+        with self._lock:
+            found = [
+                dataclasses.replace(i)
+                for i in self._incidents.values()
+                if (integration is None or i.integration == integration)
+                and (
+                    i.open
+                    if open_only
+                    else i.started_at < until and (i.ended_at is None or i.ended_at > since)
+                )
+            ]
+        return sorted(found, key=lambda i: i.started_at)
+
+    def config_events(self, integration: str, since: float, until: float) -> list[ConfigEvent]:
+        with self._lock:
+            return [
+                e for e in self._events if e.integration == integration and since <= e.at < until
+            ]
+
+    def raw_counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, StatusCounts]:
+        with self._lock:
+            return {name: counts_of(self._window(name, since, until)) for name in integrations}
+
+    def rollup_counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, StatusCounts]:
+        start = floor_to(since, HOUR)
+        totals = {name: StatusCounts() for name in integrations}
+        with self._lock:
+            for (name, granularity, bucket), rollup in self._rollups.items():
+                if granularity == "hour" and name in totals and start <= bucket < until:
+                    totals[name].add(rollup.counts)
+        return totals
+
+    def raw_between(self, start: float, end: float) -> list[CheckRecord]:
+        with self._lock:
+            return [r for name in self._raw for r in self._window(name, start, end)]
+
+    def oldest_raw(self) -> float | None:
+        with self._lock:
+            firsts = [rows[0].checked_at for rows in self._raw.values() if rows]
+        return min(firsts) if firsts else None
+
+    def put_rollups(self, rollups: Sequence[Rollup]) -> None:
+        with self._lock:
+            for rollup in rollups:
+                self._rollups[(rollup.integration, rollup.granularity, rollup.bucket)] = rollup
+
+    def rollups(
+        self, integration: str, granularity: str, since: float, until: float
+    ) -> list[Rollup]:
+        with self._lock:
+            found = [
+                r
+                for (name, kind, bucket), r in self._rollups.items()
+                if name == integration and kind == granularity and since <= bucket < until
+            ]
+        return sorted(found, key=lambda r: r.bucket)
+
+    def delete_raw_before(self, moment: float) -> int:
+        deleted = 0
+        with self._lock:
+            for name, rows in self._raw.items():
+                keep = bisect.bisect_left(rows, moment, key=lambda r: r.checked_at)
+                deleted += keep
+                self._raw[name] = rows[keep:]
+        return deleted
+
+    def delete_rollups_before(self, granularity: str, moment: float) -> None:
+        with self._lock:
+            for key in [k for k in self._rollups if k[1] == granularity and k[2] < moment]:
+                del self._rollups[key]
+
+    def get_meta(self, key: str) -> float | None:
+        with self._lock:
+            return self._meta.get(key)
+
+    def set_meta(self, key: str, value: float) -> None:
+        with self._lock:
+            self._meta[key] = value

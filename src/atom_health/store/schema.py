@@ -1,0 +1,84 @@
+"""The SQL tables (SQLAlchemy Core). Changes to them go through an Alembic migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+# BigInteger ids, but INTEGER on SQLite so they stay rowid aliases (auto-increment).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+check_results = Table(
+    "check_results",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("checked_at", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("category", String(32)),
+    Column("latency_ms", Float),
+    Column("http_status", Integer),
+    Column("vendor_state", String(16)),
+    Column("message", Text, nullable=False, default=""),
+    Index("ix_check_results_integration_time", "integration", "checked_at"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("worst_status", String(16), nullable=False),
+    Column("category", String(32)),
+    Column("message", Text, nullable=False, default=""),
+    Index("ix_incidents_integration_start", "integration", "started_at"),
+    Index("ix_incidents_ended", "ended_at"),
+)
+
+config_events = Table(
+    "config_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("variable", String(200), nullable=False),
+    Column("change", String(16), nullable=False),
+    Index("ix_config_events_integration_at", "integration", "at"),
+)
+
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("granularity", String(8), primary_key=True),
+    Column("bucket", Float, primary_key=True),
+    Column("total", Integer, nullable=False),
+    Column("healthy", Integer, nullable=False),
+    Column("degraded", Integer, nullable=False),
+    Column("unhealthy", Integer, nullable=False),
+    Column("vendor_outage", Integer, nullable=False),
+    Column("latency_count", Integer, nullable=False),
+    Column("latency_sum", Float, nullable=False),
+    Column("latency_p50", Float),
+    Column("latency_p95", Float),
+    Column("latency_p99", Float),
+)
+
+meta = Table(
+    "atom_health_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Float, nullable=False),
+)

@@ -1,0 +1,355 @@
+"""The SQL store: SQLite (default; WAL mode) or PostgreSQL, with Alembic migrations at start."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Integer,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+
+from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
+from atom_health.results import Status
+from atom_health.store import schema
+from atom_health.store.base import Store
+from atom_health.store.maintenance import HOUR, floor_to
+
+_R = schema.check_results
+_I = schema.incidents
+_U = schema.rollups
+
+
+def create_sql_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode and their folder is created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable across a crashed process
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database schema to the newest migration."""
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("atom_health.store").joinpath("migrations"))
+    )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _record(row: Any) -> CheckRecord:
+    return CheckRecord(
+        integration=row.integration,
+        checked_at=row.checked_at,
+        status=Status(row.status),
+        category=row.category,
+        latency_ms=row.latency_ms,
+        http_status=row.http_status,
+        vendor_state=row.vendor_state,
+        message=row.message,
+    )
+
+
+def _incident(row: Any) -> Incident:
+    return Incident(
+        id=row.id,
+        integration=row.integration,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        worst_status=Status(row.worst_status),
+        category=row.category,
+        message=row.message,
+    )
+
+
+class SqlStore(Store):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_sql_engine(url)
+        migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def add_results(self, records: Sequence[CheckRecord]) -> None:
+        if not records:
+            return
+        rows = [{**dataclasses.asdict(r), "status": r.status.value} for r in records]
+        with self.engine.begin() as connection:
+            connection.execute(insert(_R), rows)
+
+    def save_incidents(self, incidents: Sequence[Incident]) -> None:
+        with self.engine.begin() as connection:
+            for incident in incidents:
+                values = {
+                    "integration": incident.integration,
+                    "started_at": incident.started_at,
+                    "ended_at": incident.ended_at,
+                    "worst_status": incident.worst_status.value,
+                    "category": incident.category,
+                    "message": incident.message,
+                }
+                if incident.id is None:
+                    result = connection.execute(insert(_I).values(**values).returning(_I.c.id))
+                    incident.id = int(result.scalar_one())
+                else:
+                    connection.execute(update(_I).where(_I.c.id == incident.id).values(**values))
+
+    def add_config_events(self, events: Sequence[ConfigEvent]) -> None:
+        if events:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(schema.config_events), [dataclasses.asdict(e) for e in events]
+                )
+
+    def results(
+        self,
+        integration: str,
+        since: float,
+        until: float,
+        *,
+        status: Status | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[CheckRecord], int]:
+        where: list[ColumnElement[bool]] = [
+            _R.c.integration == integration,
+            _R.c.checked_at >= since,
+            _R.c.checked_at < until,
+        ]
+        if status is not None:
+            where.append(_R.c.status == status.value)
+        with self.engine.connect() as connection:
+            total = connection.execute(select(func.count()).where(*where)).scalar_one()
+            rows = connection.execute(
+                select(_R)
+                .where(*where)
+                .order_by(_R.c.checked_at.desc(), _R.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return [_record(row) for row in rows], int(total)
+
+    def latest(self) -> dict[str, CheckRecord]:
+        newest = (
+            select(_R.c.integration, func.max(_R.c.checked_at).label("at"))
+            .group_by(_R.c.integration)
+            .subquery()
+        )
+        query = select(_R).join(
+            newest, and_(_R.c.integration == newest.c.integration, _R.c.checked_at == newest.c.at)
+        )
+        with self.engine.connect() as connection:
+            return {row.integration: _record(row) for row in connection.execute(query)}
+
+    def latencies(self, integration: str, since: float, until: float) -> list[float]:
+        query = select(_R.c.latency_ms).where(
+            _R.c.integration == integration,
+            _R.c.checked_at >= since,
+            _R.c.checked_at < until,
+            _R.c.latency_ms.is_not(None),
+        )
+        with self.engine.connect() as connection:
+            return [value for (value,) in connection.execute(query)]
+
+    def incidents(
+        self, integration: str | None, since: float, until: float, *, open_only: bool = False
+    ) -> list[Incident]:
+        where: list[ColumnElement[bool]]
+        if open_only:
+            where = [_I.c.ended_at.is_(None)]
+        else:
+            where = [_I.c.started_at < until, (_I.c.ended_at.is_(None)) | (_I.c.ended_at > since)]
+        if integration is not None:
+            where.append(_I.c.integration == integration)
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(_I).where(*where).order_by(_I.c.started_at))
+            return [_incident(row) for row in rows]
+
+    def config_events(self, integration: str, since: float, until: float) -> list[ConfigEvent]:
+        table = schema.config_events
+        query = (
+            select(table.c.integration, table.c.at, table.c.variable, table.c.change)
+            .where(table.c.integration == integration, table.c.at >= since, table.c.at < until)
+            .order_by(table.c.at)
+        )
+        with self.engine.connect() as connection:
+            return [ConfigEvent(*row) for row in connection.execute(query)]
+
+    def raw_counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, StatusCounts]:
+        vendor = func.sum((_R.c.category == "vendor_outage").cast(Integer()))
+        query = (
+            select(_R.c.integration, _R.c.status, func.count(), vendor)
+            .where(
+                _R.c.integration.in_(list(integrations)),
+                _R.c.checked_at >= since,
+                _R.c.checked_at < until,
+            )
+            .group_by(_R.c.integration, _R.c.status)
+        )
+        totals = {name: StatusCounts() for name in integrations}
+        with self.engine.connect() as connection:
+            for name, status, count, vendor_count in connection.execute(query):
+                counts = totals[name]
+                counts.total += count
+                if status == Status.healthy.value:
+                    counts.healthy += count
+                elif status == Status.degraded.value:
+                    counts.degraded += count
+                else:
+                    counts.unhealthy += count
+                    counts.vendor_outage += int(vendor_count or 0)
+        return totals
+
+    def rollup_counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, StatusCounts]:
+        query = (
+            select(
+                _U.c.integration,
+                func.sum(_U.c.total),
+                func.sum(_U.c.healthy),
+                func.sum(_U.c.degraded),
+                func.sum(_U.c.unhealthy),
+                func.sum(_U.c.vendor_outage),
+            )
+            .where(
+                _U.c.integration.in_(list(integrations)),
+                _U.c.granularity == "hour",
+                _U.c.bucket >= floor_to(since, HOUR),
+                _U.c.bucket < until,
+            )
+            .group_by(_U.c.integration)
+        )
+        totals = {name: StatusCounts() for name in integrations}
+        with self.engine.connect() as connection:
+            for name, *numbers in connection.execute(query):
+                totals[name] = StatusCounts(*(int(n or 0) for n in numbers))
+        return totals
+
+    def raw_between(self, start: float, end: float) -> list[CheckRecord]:
+        query = select(_R).where(_R.c.checked_at >= start, _R.c.checked_at < end)
+        with self.engine.connect() as connection:
+            return [_record(row) for row in connection.execute(query)]
+
+    def oldest_raw(self) -> float | None:
+        with self.engine.connect() as connection:
+            value = connection.execute(select(func.min(_R.c.checked_at))).scalar_one()
+            return float(value) if value is not None else None
+
+    def put_rollups(self, rollups: Sequence[Rollup]) -> None:
+        if not rollups:
+            return
+        rows = [
+            {
+                "integration": r.integration,
+                "granularity": r.granularity,
+                "bucket": r.bucket,
+                **dataclasses.asdict(r.counts),
+                "latency_count": r.latency_count,
+                "latency_sum": r.latency_sum,
+                "latency_p50": r.latency_p50,
+                "latency_p95": r.latency_p95,
+                "latency_p99": r.latency_p99,
+            }
+            for r in rollups
+        ]
+        with self.engine.begin() as connection:
+            for row in rows:  # replace: a bucket may be rolled up again after late results
+                connection.execute(
+                    delete(_U).where(
+                        _U.c.integration == row["integration"],
+                        _U.c.granularity == row["granularity"],
+                        _U.c.bucket == row["bucket"],
+                    )
+                )
+            connection.execute(insert(_U), rows)
+
+    def rollups(
+        self, integration: str, granularity: str, since: float, until: float
+    ) -> list[Rollup]:
+        query = (
+            select(_U)
+            .where(
+                _U.c.integration == integration,
+                _U.c.granularity == granularity,
+                _U.c.bucket >= since,
+                _U.c.bucket < until,
+            )
+            .order_by(_U.c.bucket)
+        )
+        with self.engine.connect() as connection:
+            return [
+                Rollup(
+                    integration=row.integration,
+                    granularity=row.granularity,
+                    bucket=row.bucket,
+                    counts=StatusCounts(
+                        row.total, row.healthy, row.degraded, row.unhealthy, row.vendor_outage
+                    ),
+                    latency_count=row.latency_count,
+                    latency_sum=row.latency_sum,
+                    latency_p50=row.latency_p50,
+                    latency_p95=row.latency_p95,
+                    latency_p99=row.latency_p99,
+                )
+                for row in connection.execute(query)
+            ]
+
+    def delete_raw_before(self, moment: float) -> int:
+        with self.engine.begin() as connection:
+            return int(connection.execute(delete(_R).where(_R.c.checked_at < moment)).rowcount)
+
+    def delete_rollups_before(self, granularity: str, moment: float) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(_U).where(_U.c.granularity == granularity, _U.c.bucket < moment)
+            )
+
+    def get_meta(self, key: str) -> float | None:
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                select(schema.meta.c.value).where(schema.meta.c.key == key)
+            ).scalar_one_or_none()
+            return float(value) if value is not None else None
+
+    def set_meta(self, key: str, value: float) -> None:
+        table = schema.meta
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(table).where(table.c.key == key).values(value=value)
+            ).rowcount
+            if not changed:
+                connection.execute(insert(table).values(key=key, value=value))

@@ -1,0 +1,88 @@
+"""A whole atom-health: the monitor, its history (store + recorder), metrics, the scheduler
+and store maintenance, started and stopped together (by the app's lifespan)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Mapping
+
+from atom_health.config import DATABASE_ENV_VAR, Settings
+from atom_health.history.recorder import Recorder
+from atom_health.history.scheduler import Scheduler
+from atom_health.monitor import HealthMonitor
+from atom_health.store import Store, open_store
+from atom_health.web.metrics import HealthMetrics
+
+log = logging.getLogger(__name__)
+
+
+class HealthSystem:
+    def __init__(
+        self,
+        settings: Settings,
+        environ: Mapping[str, str] = os.environ,
+        *,
+        monitor: HealthMonitor | None = None,
+        store: Store | None = None,
+        scheduler: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.monitor = monitor or HealthMonitor.from_settings(settings, environ)
+        self.database_url = environ.get(DATABASE_ENV_VAR) or settings.history.database_url
+        self.store = store or open_store(self.database_url)
+        self.recorder = Recorder(self.store)
+        self.metrics = HealthMetrics(self.monitor.catalog)
+        self.monitor.subscribe(self.recorder.record)
+        self.monitor.subscribe(self.metrics.observe)
+        enabled = settings.scheduler.enabled if scheduler is None else scheduler
+        self.scheduler = (
+            Scheduler(
+                self.monitor,
+                settings.scheduler.interval_seconds,
+                {i.id: i.interval_seconds for i in self.monitor.catalog if i.interval_seconds},
+                on_config_events=self.recorder.record_config_events,
+                initial_spread=settings.scheduler.initial_spread_seconds,
+            )
+            if enabled
+            else None
+        )
+        self._maintenance: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.recorder.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
+            self._maintenance = asyncio.create_task(self._maintain_forever())
+
+    async def stop(self) -> None:
+        """Stop scheduling, cancel checks in flight, write what is queued, close."""
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+        await self.monitor.aclose()
+        await asyncio.to_thread(self.recorder.stop)
+        self.store.close()
+
+    async def _maintain_forever(self) -> None:
+        history = self.settings.history
+        while True:
+            try:
+                written, deleted = await asyncio.to_thread(
+                    self.store.maintain, time.time(), history.raw_retention_days * 86_400
+                )
+                if written or deleted:
+                    log.info(
+                        "history maintenance: %d rollups written, %d raw results pruned",
+                        written,
+                        deleted,
+                    )
+            except Exception as exc:  # maintenance must never stop checks
+                log.error("history maintenance failed: %s", type(exc).__name__)
+            await asyncio.sleep(history.maintenance_interval_seconds)

@@ -1,0 +1,86 @@
+"""Prometheus metrics, on a registry of their own. Label values come only from the catalog
+(integration ids, statuses, categories), so the series count is bounded."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from atom_health.catalog import Catalog
+from atom_health.checks.probe import LiveProber
+from atom_health.results import ServiceHealth, Status
+
+_UP = {Status.healthy: 1.0, Status.degraded: 0.5, Status.unhealthy: 0.0, Status.unknown: 0.0}
+_BREAKER = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+_LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class HealthMetrics:
+    def __init__(self, catalog: Catalog) -> None:
+        self.known = {integration.id for integration in catalog}
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.status = Gauge(
+            "atom_health_integration_status",
+            "1 for the integration's current status, 0 for the others",
+            ["integration", "status"],
+            registry=r,
+        )
+        self.up = Gauge(
+            "atom_health_integration_up",
+            "1 healthy, 0.5 degraded, 0 unhealthy",
+            ["integration"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "atom_health_check_duration_seconds",
+            "Duration of live API checks",
+            ["integration"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.checks = Counter(
+            "atom_health_checks",
+            "Checks by resulting status",
+            ["integration", "status"],
+            registry=r,
+        )
+        self.failures = Counter(
+            "atom_health_check_failures",
+            "Failed or warning checks by category",
+            ["integration", "category"],
+            registry=r,
+        )
+        self.breaker = Gauge(
+            "atom_health_breaker_state",
+            "Circuit breaker: 0 closed, 1 half-open, 2 open",
+            ["integration"],
+            registry=r,
+        )
+        self.scheduler_lag = Gauge(
+            "atom_health_scheduler_lag_seconds",
+            "How late the scheduler started the last due check",
+            registry=r,
+        )
+
+    def observe(self, result: ServiceHealth) -> None:
+        """Monitor subscriber: count one fresh result."""
+        name = result.service
+        if name not in self.known:
+            return
+        for status in Status:
+            self.status.labels(name, status.value).set(1.0 if status is result.status else 0.0)
+        self.up.labels(name).set(_UP[result.status])
+        self.checks.labels(name, result.status.value).inc()
+        api = result.checks.api_access
+        if api.latency_ms is not None:
+            self.latency.labels(name).observe(api.latency_ms / 1000)
+        if api.category is not None:
+            self.failures.labels(name, api.category.value).inc()
+
+    def render(self, prober: LiveProber, scheduler_lag: float | None) -> bytes:
+        for name, service in prober.services().items():
+            if name in self.known:
+                self.breaker.labels(name).set(_BREAKER[service.breaker.state])
+        if scheduler_lag is not None:
+            self.scheduler_lag.set(scheduler_lag)
+        return generate_latest(self.registry)
