@@ -141,3 +141,25 @@ def api(server: ThreadedServer) -> Iterator[httpx.Client]:
 assert set(FULL_ENV) <= set(CREDENTIALS) | {"JIRA_BASE_URL"}, (
     "FULL_ENV names a non-catalog variable"
 )
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    from tests.system_services import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    import uuid
+
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    plain = postgres_admin_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"

@@ -61,7 +61,7 @@ class IntegrationEntry(BaseModel):
     )
     rate_limit: RateLimitSpec | None = None
     interval_seconds: float | None = Field(
-        default=None, ge=1, le=86_400, description="How often the scheduler checks it"
+        default=None, ge=0.1, le=86_400, description="How often the scheduler checks it"
     )
 
 
@@ -89,7 +89,7 @@ class SchedulerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=True, description="Off for API-only replicas")
-    interval_seconds: float = Field(default=60.0, ge=1, le=86_400)
+    interval_seconds: float = Field(default=60.0, ge=0.1, le=86_400)
     initial_spread_seconds: float = Field(
         default=5.0, ge=0, le=3600, description="First checks start at random within this"
     )

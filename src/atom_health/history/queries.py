@@ -5,7 +5,7 @@ Synchronous (they read the store); the API runs them in a thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from atom_health.history.analytics import incident_stats, percentiles, uptime_percentages
@@ -182,18 +182,21 @@ def incidents_report(
     )
 
 
-def with_history(store: Store, overview: Overview) -> Overview:
-    """The overview with each service's 24 h uptime and last stored check (two queries)."""
+def with_history(store: Store, overview: Overview, checked: Mapping[str, datetime]) -> Overview:
+    """The overview with each service's 24 h uptime and last check (two queries).
+
+    ``checked`` holds when the overview's own full checks ran: they may not be stored yet.
+    """
     now = epoch(utc_now())
     counts = store.counts(list(overview.services), now - 24 * HOUR, now)
-    latest = store.latest()
-    services = {
-        name: line.model_copy(
+    latest = {name: from_epoch(record.checked_at) for name, record in store.latest().items()}
+    services = {}
+    for name, line in overview.services.items():
+        moments = [m for m in (latest.get(name), checked.get(name)) if m is not None]
+        services[name] = line.model_copy(
             update={
                 "uptime_24h": uptime_percentages(counts[name])[0],
-                "last_checked": from_epoch(latest[name].checked_at) if name in latest else None,
+                "last_checked": max(moments) if moments else None,
             }
         )
-        for name, line in overview.services.items()
-    }
     return overview.model_copy(update={"services": services})

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from atom_health.history import queries
-from atom_health.monitor import HealthMonitor, UnknownIntegrationError
+from atom_health.monitor import HealthMonitor, UnknownIntegrationError, summarise
 from atom_health.results import (
     ConfigurationReport,
     HistoryPage,
@@ -85,8 +85,9 @@ async def overview(
 ) -> Overview:
     """Every enabled integration: status, message, missing variables, 24 h uptime."""
     system = system_of(request)
-    report = await system.monitor.overview(check_api=check_api, refresh=refresh)
-    return await run_in_threadpool(queries.with_history, system.store, report)
+    results = await system.monitor.check_many(check_api=check_api, refresh=refresh)
+    checked = {r.service: r.timestamp for r in results} if check_api else {}
+    return await run_in_threadpool(queries.with_history, system.store, summarise(results), checked)
 
 
 async def configuration(request: Request) -> ConfigurationReport:

@@ -1,0 +1,111 @@
+"""The scheduler in a running app: checks on time, stored, failures contained, changes noted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from atom_health.config import SchedulerSettings, Settings
+from atom_health.history.scheduler import ConfigurationWatcher
+from atom_health.monitor import HealthMonitor
+from atom_health.simulator import Simulator
+from atom_health.store import MemoryStore
+from atom_health.system import HealthSystem
+from atom_health.web.app import create_app
+from atom_health.web.threaded_server import ThreadedServer
+from tests.conftest import FAST_PROBES
+
+WATCHED = ["github", "stripe", "slack"]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def scheduled(
+    make_monitor: Callable[..., HealthMonitor],
+    environ: dict[str, str],
+    sim_credentials: dict[str, str],
+) -> Iterator[tuple[HealthSystem, httpx.Client]]:
+    for name in ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_TOKEN", "STRIPE_API_KEY",
+                 "STRIPE_WEBHOOK_SECRET", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET",
+                 "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"):  # fmt: skip
+        environ[name] = sim_credentials[name]
+    settings = Settings(
+        probes=FAST_PROBES,
+        cache_ttl_seconds=0,
+        scheduler=SchedulerSettings(interval_seconds=0.3, initial_spread_seconds=0.1),
+    )
+    monitor = make_monitor(settings)
+    system = HealthSystem(settings, environ, monitor=monitor, store=MemoryStore(), scheduler=True)
+    with ThreadedServer(create_app(system)) as server, httpx.Client(base_url=server.url) as client:
+        yield system, client
+
+
+def stored(client: httpx.Client, service: str) -> int:
+    total: int = client.get(f"/api/integrations/{service}/history").json()["total"]
+    return total
+
+
+def test_checks_run_on_their_interval_and_are_stored(
+    scheduled: tuple[HealthSystem, httpx.Client],
+) -> None:
+    system, client = scheduled
+
+    wait_for(lambda: all(stored(client, s) >= 4 for s in WATCHED))
+
+    assert system.scheduler is not None
+    assert system.scheduler.lag_seconds < 1.0
+    history = client.get("/api/integrations/github/history").json()["items"]
+    assert {item["status"] for item in history} == {"healthy"}
+    assert stored(client, "zoom") >= 1  # not configured: still checked and stored (unhealthy)
+
+
+def test_a_failing_provider_does_not_stop_the_others(
+    scheduled: tuple[HealthSystem, httpx.Client], simulator: Simulator
+) -> None:
+    _, client = scheduled
+    simulator.set_fault("stripe", "hang")  # every stripe check hits the deadline
+    start = {s: stored(client, s) for s in WATCHED}
+
+    wait_for(lambda: stored(client, "github") >= start["github"] + 4)
+
+    assert stored(client, "slack") >= start["slack"] + 3
+    wait_for(lambda: client.get("/api/stripe/health").json()["checks"]["api_access"]["category"]
+             == "timeout")  # fmt: skip
+
+
+def test_configuration_changes_are_recorded_by_name(
+    scheduled: tuple[HealthSystem, httpx.Client], environ: dict[str, str]
+) -> None:
+    system, client = scheduled
+    wait_for(lambda: stored(client, "github") >= 2)
+    token = environ.pop("GITHUB_TOKEN")
+
+    wait_for(lambda: bool(system.store.config_events("github", 0, time.time() + 1)))
+    environ["GITHUB_TOKEN"] = token
+    wait_for(lambda: len(system.store.config_events("github", 0, time.time() + 1)) == 2)
+
+    events = system.store.config_events("github", 0, time.time() + 1)
+    assert [(e.variable, e.change) for e in events] == [
+        ("GITHUB_TOKEN", "missing"),
+        ("GITHUB_TOKEN", "present"),
+    ]
+
+
+def test_watcher_reports_only_changes() -> None:
+    watcher = ConfigurationWatcher()
+    required = ["A", "B"]
+
+    assert watcher.observe("x", required, ["A", "B"], 1) == []  # the first look is a baseline
+    assert watcher.observe("x", required, ["A", "B"], 2) == []
+    changes = watcher.observe("x", required, ["B"], 3)
+
+    assert [(e.variable, e.change, e.at) for e in changes] == [("A", "missing", 3)]
