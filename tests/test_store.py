@@ -64,8 +64,9 @@ def test_latest_per_integration(backend: Store) -> None:
         [record(T0), record(T0 + 60, Status.degraded), record(T0 + 30, name="slack")]
     )
 
-    latest = backend.latest()
+    latest = backend.latest(["zoom", "slack", "github"])
 
+    assert set(latest) == {"zoom", "slack"}
     assert latest["zoom"].checked_at == T0 + 60
     assert latest["zoom"].status is Status.degraded
     assert latest["slack"].checked_at == T0 + 30
@@ -158,6 +159,24 @@ def test_maintenance_rolls_up_then_prunes_and_counts_stay_the_same(backend: Stor
     assert hours[0].counts.unhealthy == 60
     assert hours[0].latency_count == 60
     assert backend.maintain(now=T0 + 3 * DAY + 20, raw_retention=DAY) == (0, 0)  # idempotent
+
+
+def test_counts_from_rollups_and_raw_equal_raw_alone(backend: Store) -> None:
+    backend.add_results([
+        record(T0 + minute * 60 + 7, Status.unhealthy if minute % 7 == 0 else Status.healthy)
+        for minute in range(10 * 60)
+    ])  # fmt: skip
+    windows = [
+        (T0, T0 + 10 * HOUR),
+        (T0 + 1234, T0 + 5 * HOUR + 99),
+        (T0 + 3 * HOUR, T0 + 3 * HOUR + 60),
+    ]
+    before = [backend.counts(["zoom"], *w)["zoom"] for w in windows]
+
+    backend.maintain(now=T0 + 8 * HOUR + 5, raw_retention=30 * DAY)  # rolls up, prunes nothing
+
+    assert any(source == "rollups" for _, _, source in backend.plan(*windows[1]))
+    assert [backend.counts(["zoom"], *w)["zoom"] for w in windows] == before
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

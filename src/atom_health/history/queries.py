@@ -24,7 +24,7 @@ from atom_health.results import (
     utc_now,
 )
 from atom_health.store.base import Store
-from atom_health.store.maintenance import HOUR, floor_to
+from atom_health.store.maintenance import HOUR
 
 WINDOWS = {"1h": HOUR, "24h": 24 * HOUR, "7d": 7 * 24 * HOUR, "30d": 30 * 24 * HOUR,
            "90d": 90 * 24 * HOUR}  # fmt: skip
@@ -70,14 +70,15 @@ def history_page(
 def window_stats(store: Store, service: str, since: float, until: float, now: float) -> WindowStats:
     counts = store.counts([service], since, until)[service]
     uptime, uptime_ours = uptime_percentages(counts)
-    cutoff = store.get_meta("raw_cutoff")
-    if cutoff is None or since >= cutoff:
-        p50, p95, p99 = percentiles(store.latencies(service, since, until))
-        source = "raw" if p50 is not None else None
-    else:
-        rollups = store.rollups(service, "hour", floor_to(since, HOUR), cutoff)
-        p50, p95, p99 = _rollup_percentiles(rollups, store.latencies(service, cutoff, until))
-        source = "rollups" if p50 is not None else None
+    raw: list[float] = []
+    rollups: list[Rollup] = []
+    for start, end, source in store.plan(since, until):
+        if source == "raw":
+            raw.extend(store.latencies(service, start, end))
+        else:
+            rollups.extend(store.rollups(service, "hour", start, end))
+    p50, p95, p99 = _rollup_percentiles(rollups, raw) if rollups else percentiles(raw)
+    latency_source = None if p50 is None else "rollups" if rollups else "raw"
     stats = incident_stats(store.incidents(service, since, until), since, until, now)
     return WindowStats(
         since=from_epoch(since),
@@ -91,7 +92,7 @@ def window_stats(store: Store, service: str, since: float, until: float, now: fl
         latency_p50_ms=p50,
         latency_p95_ms=p95,
         latency_p99_ms=p99,
-        latency_source=source,
+        latency_source=latency_source,
         incidents=stats.count,
         open_incidents=stats.open,
         mttr_seconds=stats.mttr_seconds,
@@ -189,7 +190,8 @@ def with_history(store: Store, overview: Overview, checked: Mapping[str, datetim
     """
     now = epoch(utc_now())
     counts = store.counts(list(overview.services), now - 24 * HOUR, now)
-    latest = {name: from_epoch(record.checked_at) for name, record in store.latest().items()}
+    names = list(overview.services)
+    latest = {name: from_epoch(r.checked_at) for name, r in store.latest(names).items()}
     services = {}
     for name, line in overview.services.items():
         moments = [m for m in (latest.get(name), checked.get(name)) if m is not None]

@@ -45,8 +45,8 @@ class Store(ABC):
         """A page of results in [since, until), newest first, and how many match in all."""
 
     @abstractmethod
-    def latest(self) -> dict[str, CheckRecord]:
-        """Each integration's most recent result."""
+    def latest(self, integrations: Sequence[str]) -> dict[str, CheckRecord]:
+        """The most recent result of each of these integrations that has one."""
 
     @abstractmethod
     def latencies(self, integration: str, since: float, until: float) -> list[float]:
@@ -64,18 +64,40 @@ class Store(ABC):
     def counts(
         self, integrations: Sequence[str], since: float, until: float
     ) -> dict[str, StatusCounts]:
-        """Check counts per integration in [since, until): raw results where they are kept,
-        hourly rollups before that."""
-        cutoff = self.get_meta("raw_cutoff")
+        """Check counts per integration in [since, until).
+
+        Complete hours that are rolled up are read from their (exact) hourly rollups; raw
+        results cover the rest. Where raw results were pruned, the hour that holds
+        ``since`` counts whole.
+        """
         totals = {name: StatusCounts() for name in integrations}
-        if cutoff is not None and since < cutoff:
-            for name, counts in self.rollup_counts(integrations, since, min(until, cutoff)).items():
-                totals[name].add(counts)
-        raw_since = since if cutoff is None else max(since, cutoff)
-        if raw_since < until:
-            for name, counts in self.raw_counts(integrations, raw_since, until).items():
+        for start, end, source in self.plan(since, until):
+            read = self.rollup_counts if source == "rollups" else self.raw_counts
+            for name, counts in read(integrations, start, end).items():
                 totals[name].add(counts)
         return totals
+
+    def plan(self, since: float, until: float) -> list[tuple[float, float, str]]:
+        """Split [since, until) into spans read from raw results or from hourly rollups."""
+        rolled = self.get_meta("rolled_until_hour")
+        cutoff = self.get_meta("raw_cutoff")
+        if rolled is None:
+            return [(since, until, "raw")]
+        raw_kept = cutoff is None or since >= cutoff
+        first = (
+            maintenance.ceil_to(since, maintenance.HOUR)
+            if raw_kept
+            else maintenance.floor_to(since, maintenance.HOUR)
+        )
+        last = maintenance.floor_to(min(until, rolled), maintenance.HOUR)
+        if first >= last:
+            return [(since, until, "raw")]
+        spans = [(first, last, "rollups")]
+        if raw_kept and since < first:
+            spans.insert(0, (since, first, "raw"))
+        if last < until:
+            spans.append((last, until, "raw"))
+        return spans
 
     def maintain(self, now: float, raw_retention: float) -> tuple[int, int]:
         """Roll up complete hours and days, drop raw results past the retention.
@@ -95,7 +117,7 @@ class Store(ABC):
     def rollup_counts(
         self, integrations: Sequence[str], since: float, until: float
     ) -> dict[str, StatusCounts]:
-        """Sums of hourly rollups whose bucket starts in [floor_hour(since), until)."""
+        """Sums of the hourly rollups whose bucket starts in [since, until)."""
 
     @abstractmethod
     def raw_between(self, start: float, end: float) -> list[CheckRecord]: ...

@@ -24,6 +24,11 @@ def floor_to(moment: float, size: float) -> float:
     return moment - (moment % size)
 
 
+def ceil_to(moment: float, size: float) -> float:
+    floored = floor_to(moment, size)
+    return floored if floored == moment else floored + size
+
+
 def rollups_of(records: Iterable[CheckRecord], granularity: str) -> list[Rollup]:
     """Aggregate records into buckets of ``granularity`` per integration."""
     size = GRANULARITIES[granularity]

@@ -11,7 +11,6 @@ from atom_health.history.analytics import counts_of
 from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.results import Status
 from atom_health.store.base import Store
-from atom_health.store.maintenance import HOUR, floor_to
 
 
 class MemoryStore(Store):
@@ -67,9 +66,9 @@ class MemoryStore(Store):
             ]
         return rows[offset : offset + limit], len(rows)
 
-    def latest(self) -> dict[str, CheckRecord]:
+    def latest(self, integrations: Sequence[str]) -> dict[str, CheckRecord]:
         with self._lock:
-            return {name: rows[-1] for name, rows in self._raw.items() if rows}
+            return {name: self._raw[name][-1] for name in integrations if self._raw.get(name)}
 
     def latencies(self, integration: str, since: float, until: float) -> list[float]:
         with self._lock:
@@ -107,11 +106,10 @@ class MemoryStore(Store):
     def rollup_counts(
         self, integrations: Sequence[str], since: float, until: float
     ) -> dict[str, StatusCounts]:
-        start = floor_to(since, HOUR)
         totals = {name: StatusCounts() for name in integrations}
         with self._lock:
             for (name, granularity, bucket), rollup in self._rollups.items():
-                if granularity == "hour" and name in totals and start <= bucket < until:
+                if granularity == "hour" and name in totals and since <= bucket < until:
                     totals[name].add(rollup.counts)
         return totals
 

@@ -14,13 +14,13 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
-    and_,
     create_engine,
     delete,
     event,
     func,
     insert,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -29,7 +29,6 @@ from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Roll
 from atom_health.results import Status
 from atom_health.store import schema
 from atom_health.store.base import Store
-from atom_health.store.maintenance import HOUR, floor_to
 
 _R = schema.check_results
 _I = schema.incidents
@@ -160,15 +159,14 @@ class SqlStore(Store):
             )
             return [_record(row) for row in rows], int(total)
 
-    def latest(self) -> dict[str, CheckRecord]:
-        newest = (
-            select(_R.c.integration, func.max(_R.c.checked_at).label("at"))
-            .group_by(_R.c.integration)
-            .subquery()
-        )
-        query = select(_R).join(
-            newest, and_(_R.c.integration == newest.c.integration, _R.c.checked_at == newest.c.at)
-        )
+    def latest(self, integrations: Sequence[str]) -> dict[str, CheckRecord]:
+        if not integrations:
+            return {}
+        newest = [  # one index-backed lookup per integration
+            select(_R).where(_R.c.integration == name).order_by(_R.c.checked_at.desc()).limit(1)
+            for name in integrations
+        ]
+        query = union_all(*(q.subquery().select() for q in newest))
         with self.engine.connect() as connection:
             return {row.integration: _record(row) for row in connection.execute(query)}
 
@@ -248,7 +246,7 @@ class SqlStore(Store):
             .where(
                 _U.c.integration.in_(list(integrations)),
                 _U.c.granularity == "hour",
-                _U.c.bucket >= floor_to(since, HOUR),
+                _U.c.bucket >= since,
                 _U.c.bucket < until,
             )
             .group_by(_U.c.integration)
