@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from atom_health.catalog import build_catalog
 from atom_health.config import ProbeSettings, Settings
@@ -163,3 +164,30 @@ def postgres_url(postgres_admin_url: str) -> str:
     with psycopg.connect(plain, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     return postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser).
+
+    Module-scoped: Playwright's sync driver runs an event loop until it stops, which
+    would break asyncio tests in later modules.
+    """
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.system_services import ensure_package
+
+    executable = ensure_package(
+        lambda: Path(CHROMIUM) if Path(CHROMIUM).exists() else None, "chromium"
+    )
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -221,6 +221,7 @@ def test_overview_counts_and_lines(api: httpx.Client, environ: dict[str, str], p
         "degraded_services": 0,
         "unhealthy_services": 12,
         "overall_status": "degraded",
+        "health_score": 11.1,  # (100 + 100) / 18: zoom, stripe, github, slack count twice
     }
     assert body["services"]["linear"] == {
         "status": "healthy",

@@ -110,9 +110,14 @@ def test_serve_runs_the_installed_command_on_loopback(tmp_path: Path) -> None:
         try:
             body = _wait_for_json(f"http://127.0.0.1:{port}/api/linear/health?check_api=false")
             assert body["status"] == "healthy"
+            # A dashboard's event stream is open while the server is asked to stop.
+            with httpx.stream("GET", f"http://127.0.0.1:{port}/api/events", timeout=30) as events:
+                assert next(events.iter_text()).startswith("retry:")
+                process.terminate()
+                _, stderr = process.communicate(timeout=15)  # it does not wait for the stream
         finally:
-            process.terminate()
-            _, stderr = process.communicate(timeout=10)
+            if process.poll() is None:
+                process.kill()
     assert "Finished server process" in stderr  # uvicorn's graceful shutdown completed
 
 

@@ -92,6 +92,21 @@ def classify(
     return status
 
 
+_SCORE_POINTS = {Status.healthy: 100.0, Status.degraded: 50.0, Status.unhealthy: 0.0,
+                 Status.unknown: 0.0}  # fmt: skip
+CRITICAL_WEIGHT = 2.0
+
+
+def health_score(statuses: Iterable[tuple[Status, bool]]) -> float | None:
+    """0-100: healthy 100, degraded 50, unhealthy 0, averaged with critical integrations
+    counting twice. ``statuses`` holds (status, is_critical); None when empty."""
+    weighted = [
+        (_SCORE_POINTS[s], CRITICAL_WEIGHT if critical else 1.0) for s, critical in statuses
+    ]
+    total = sum(weight for _, weight in weighted)
+    return round(sum(p * w for p, w in weighted) / total, 1) if total else None
+
+
 def overall_status(statuses: Iterable[Status]) -> Status:
     """Healthy when all are, unhealthy when none is, degraded otherwise; unknown when empty."""
     listed = list(statuses)

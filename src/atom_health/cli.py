@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from atom_health.system import HealthSystem
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE = 0, 1, 2
+# Open dashboards keep an event stream open; a stop waits this long for them, no longer.
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 app = typer.Typer(
     name="atom-health",
@@ -130,6 +132,7 @@ def serve(
         port=port,
         log_level=log_level,
         access_log=log_level in ("debug", "trace", "info"),
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 

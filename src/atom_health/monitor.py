@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +26,7 @@ from atom_health.checks.vendor_status import VendorStatusReader
 from atom_health.classify import (
     attribute_to_vendor,
     classify,
+    health_score,
     overall_status,
     vendor_could_explain,
 )
@@ -37,6 +38,7 @@ from atom_health.results import (
     ConfigurationCheck,
     ConfigurationReport,
     ConfigurationSummary,
+    Criticality,
     Overview,
     OverviewSummary,
     ServiceHealth,
@@ -145,6 +147,14 @@ class HealthMonitor:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    def latest_results(self) -> dict[str, ServiceHealth]:
+        """The last full result of each integration checked so far, however old."""
+        return {
+            name: cached.result
+            for name, cached in self._cache.items()
+            if self.catalog.get(name) is not None
+        }
 
     def resolve(self, name: str) -> Integration:
         integration = self.catalog.get(name)
@@ -289,18 +299,25 @@ class HealthMonitor:
         )
 
 
+def summary_of(results: Sequence[ServiceHealth]) -> OverviewSummary:
+    statuses = [r.status for r in results]
+    return OverviewSummary(
+        total_services=len(results),
+        healthy_services=statuses.count(Status.healthy),
+        degraded_services=statuses.count(Status.degraded),
+        unhealthy_services=statuses.count(Status.unhealthy),
+        overall_status=overall_status(statuses),
+        health_score=health_score(
+            (r.status, r.criticality is Criticality.critical) for r in results
+        ),
+    )
+
+
 def summarise(results: list[ServiceHealth]) -> Overview:
     """The overview body for a list of full results."""
-    statuses = [r.status for r in results]
     return Overview(
         timestamp=utc_now(),
-        summary=OverviewSummary(
-            total_services=len(results),
-            healthy_services=statuses.count(Status.healthy),
-            degraded_services=statuses.count(Status.degraded),
-            unhealthy_services=statuses.count(Status.unhealthy),
-            overall_status=overall_status(statuses),
-        ),
+        summary=summary_of(results),
         services={
             r.service: ServiceSummary(
                 status=r.status,

@@ -142,6 +142,10 @@ class OverviewSummary(BaseModel):
     degraded_services: int
     unhealthy_services: int
     overall_status: Status
+    health_score: float | None = Field(
+        default=None,
+        description="0-100: healthy 100, degraded 50, unhealthy 0; critical ones count twice",
+    )
 
 
 class Overview(BaseModel):
@@ -248,3 +252,68 @@ class IncidentsReport(BaseModel):
     mttr_seconds: float | None
     mtbf_seconds: float | None
     incidents: list[IncidentItem]
+
+
+class ServiceRow(BaseModel):
+    """One integration's latest state, as the dashboard shows it (and the live stream sends)."""
+
+    service: str
+    name: str
+    criticality: Criticality
+    status: Status
+    message: str
+    configured: bool
+    missing_env_vars: list[str]
+    category: Category | None
+    vendor_incident: str | None = Field(description="The vendor's open incident, if any")
+    latency_ms: float | None
+    checked_at: datetime
+
+    @classmethod
+    def of(cls, result: ServiceHealth) -> ServiceRow:
+        vendor = result.checks.vendor_status
+        return cls(
+            service=result.service,
+            name=result.name,
+            criticality=result.criticality,
+            status=result.status,
+            message=result.message,
+            configured=result.configured,
+            missing_env_vars=result.checks.configuration.missing_env_vars,
+            category=result.checks.api_access.category,
+            vendor_incident=vendor.headline
+            if vendor is not None and vendor.reports_trouble
+            else None,
+            latency_ms=result.checks.api_access.latency_ms,
+            checked_at=result.timestamp,
+        )
+
+
+class Segment(BaseModel):
+    """One hour or day of an uptime bar."""
+
+    start: datetime
+    checks: int
+    uptime_percentage: float | None
+
+
+class DashboardService(ServiceRow):
+    uptime: dict[str, float | None] = Field(description="Uptime % over 24h, 7d and 30d")
+    bars: dict[str, list[Segment]] = Field(description="24h: hourly; 7d and 30d: daily")
+    latencies: list[float] = Field(description="Recent check latencies, oldest first")
+
+
+class Dashboard(BaseModel):
+    """``GET /api/dashboard``: everything the main view shows, in one request."""
+
+    ok: bool = True
+    timestamp: datetime
+    summary: OverviewSummary
+    services: list[DashboardService]
+
+
+class LiveEvent(BaseModel):
+    """One message of ``GET /api/events``: a fresh result and the new summary."""
+
+    row: ServiceRow
+    summary: OverviewSummary

@@ -15,6 +15,7 @@ from atom_health.history.recorder import Recorder
 from atom_health.history.scheduler import Scheduler
 from atom_health.monitor import HealthMonitor
 from atom_health.store import Store, open_store
+from atom_health.web.live import LiveUpdates
 from atom_health.web.metrics import HealthMetrics
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,9 @@ class HealthSystem:
         self.store = store or open_store(self.database_url)
         self.recorder = Recorder(self.store)
         self.metrics = HealthMetrics(self.monitor.catalog)
-        self.monitor.subscribe(self.recorder.record)
-        self.monitor.subscribe(self.metrics.observe)
+        self.live = LiveUpdates(self.monitor)
+        for subscriber in (self.recorder.record, self.metrics.observe, self.live.publish):
+            self.monitor.subscribe(subscriber)
         enabled = settings.scheduler.enabled if scheduler is None else scheduler
         self.scheduler = (
             Scheduler(

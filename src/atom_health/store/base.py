@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+from atom_health.history.analytics import counts_of
 from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.results import Status
 from atom_health.store import maintenance
@@ -76,6 +77,25 @@ class Store(ABC):
             for name, counts in read(integrations, start, end).items():
                 totals[name].add(counts)
         return totals
+
+    def hourly_counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, dict[float, StatusCounts]]:
+        """Check counts per integration and hour (keyed by the hour's start)."""
+        hours: dict[str, dict[float, StatusCounts]] = {name: {} for name in integrations}
+        for start, end, source in self.plan(since, until):
+            if source == "rollups":
+                for name in integrations:
+                    for rollup in self.rollups(name, "hour", start, end):
+                        hours[name].setdefault(rollup.bucket, StatusCounts()).add(rollup.counts)
+                continue
+            for record in self.raw_between(start, end):
+                if record.integration in hours:
+                    hour = maintenance.floor_to(record.checked_at, maintenance.HOUR)
+                    hours[record.integration].setdefault(hour, StatusCounts()).add(
+                        counts_of([record])
+                    )
+        return hours
 
     def plan(self, since: float, until: float) -> list[tuple[float, float, str]]:
         """Split [since, until) into spans read from raw results or from hourly rollups."""

@@ -5,19 +5,24 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from atom_health import __version__
 from atom_health.system import HealthSystem
-from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, build_router
+from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, build_router
+
+DASHBOARD = Path(__file__).parent / "dashboard"
 
 log = logging.getLogger(__name__)
 
 _TAGS = [
     {"name": HEALTH_TAG, "description": "Health and configuration of integrations."},
     {"name": HISTORY_TAG, "description": "Stored results, uptime, incidents, metrics."},
+    {"name": LIVE_TAG, "description": "The dashboard's data and its live event stream."},
     {
         "name": COMPAT_TAG,
         "description": "Older paths used by existing Atom front ends; each answers with "
@@ -46,6 +51,11 @@ def create_app(system: HealthSystem) -> FastAPI:
     )
     app.state.system = system
     app.include_router(build_router())
+    app.mount("/static", StaticFiles(directory=DASHBOARD), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(DASHBOARD / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from atom_health.history import queries
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError, summarise
 from atom_health.results import (
     ConfigurationReport,
+    Dashboard,
     HistoryPage,
     IncidentsReport,
     Overview,
@@ -30,9 +31,11 @@ from atom_health.results import (
     utc_now,
 )
 from atom_health.system import HealthSystem
+from atom_health.web.dashboard_data import build_dashboard
 
 HEALTH_TAG = "health"
 HISTORY_TAG = "history"
+LIVE_TAG = "dashboard"
 COMPAT_TAG = "compatibility aliases"
 
 CheckApi = Annotated[
@@ -166,6 +169,30 @@ async def incidents(
     )
 
 
+async def dashboard(request: Request) -> Dashboard:
+    """Everything the dashboard's main view shows: rows, uptime bars, latency sparklines.
+
+    Uses each integration's last result; only integrations never checked are checked now.
+    """
+    system = system_of(request)
+    latest = system.monitor.latest_results()
+    unchecked = [i.id for i in system.monitor.catalog if i.id not in latest]
+    if unchecked:
+        for result in await system.monitor.check_many(unchecked):
+            latest[result.service] = result
+    results = [latest[i.id] for i in system.monitor.catalog]
+    return await run_in_threadpool(build_dashboard, system.store, results)
+
+
+async def events(request: Request) -> StreamingResponse:
+    """Server-sent events: ``event: result`` with a :class:`LiveEvent` for each fresh result."""
+    return StreamingResponse(
+        system_of(request).live.stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
 async def metrics(request: Request) -> Response:
     """Prometheus text format."""
     system = system_of(request)
@@ -216,6 +243,8 @@ def build_router() -> APIRouter:
         "/api/incidents", incidents, response_model=IncidentsReport, tags=[HISTORY_TAG]
     )
     router.add_api_route("/metrics", metrics, tags=[HISTORY_TAG], include_in_schema=True)
+    router.add_api_route("/api/dashboard", dashboard, response_model=Dashboard, tags=[LIVE_TAG])
+    router.add_api_route("/api/events", events, tags=[LIVE_TAG], response_class=StreamingResponse)
     router.add_api_route(
         "/api/{service}/health",
         service_health,

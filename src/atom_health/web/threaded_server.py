@@ -30,7 +30,12 @@ class ThreadedServer:
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
-        options: dict[str, Any] = {"log_level": "warning", "lifespan": "on", **config}
+        options: dict[str, Any] = {
+            "log_level": "warning",
+            "lifespan": "on",
+            "timeout_graceful_shutdown": 3,  # open event streams must not hold a stop
+            **config,
+        }
         self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, **options))
         self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
 

@@ -1,0 +1,56 @@
+"""Live updates: every fresh result, fanned out to each open event stream (server-sent events).
+
+Each stream has a bounded queue; a client too slow to keep up loses its oldest events
+rather than holding memory, and the page reloads its data when it reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from atom_health.monitor import HealthMonitor, summary_of
+from atom_health.results import LiveEvent, ServiceHealth, ServiceRow
+
+KEEPALIVE_SECONDS = 15.0
+QUEUE_SIZE = 256
+
+
+class LiveUpdates:
+    def __init__(self, monitor: HealthMonitor) -> None:
+        self.monitor = monitor
+        self._queues: set[asyncio.Queue[str]] = set()
+
+    @property
+    def listeners(self) -> int:
+        return len(self._queues)
+
+    def publish(self, result: ServiceHealth) -> None:
+        """Monitor subscriber: send the result and the new summary to every stream."""
+        if not self._queues:
+            return
+        latest = list(self.monitor.latest_results().values())
+        event = LiveEvent(row=ServiceRow.of(result), summary=summary_of(latest))
+        data = event.model_dump_json()
+        for queue in self._queues:
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(data)
+
+    async def stream(self) -> AsyncIterator[str]:
+        """The text/event-stream body for one client, until it disconnects."""
+        queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
+        self._queues.add(queue)
+        try:
+            yield "retry: 2000\n\n"  # how soon the browser reconnects
+            while True:
+                try:
+                    data = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield f"event: result\ndata: {data}\n\n"
+        finally:
+            self._queues.discard(queue)

@@ -1,0 +1,204 @@
+"""The dashboard in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright),
+against the app backed by the provider simulator. Screenshots go to artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from atom_health.config import HistorySettings, SchedulerSettings, Settings
+from atom_health.simulator import Simulator
+from atom_health.store import MemoryStore
+from atom_health.system import HealthSystem
+from atom_health.web.app import create_app
+from atom_health.web.threaded_server import ThreadedServer
+from tests.conftest import FAST_PROBES
+
+ARTIFACTS = Path(__file__).parent.parent / "artifacts"
+
+
+@contextmanager
+def serve(environ: dict[str, str], interval: float) -> Iterator[ThreadedServer]:
+    settings = Settings(
+        probes=FAST_PROBES,
+        cache_ttl_seconds=0,
+        scheduler=SchedulerSettings(interval_seconds=interval, initial_spread_seconds=0.1),
+        history=HistorySettings(database_url="memory://"),
+    )
+    system = HealthSystem(settings, environ, store=MemoryStore(), scheduler=True)
+    with ThreadedServer(create_app(system)) as server:
+        yield server
+
+
+@pytest.fixture
+def dashboard_env(simulator: Simulator) -> dict[str, str]:
+    """Every provider valid but Trello (not configured) and Slack (credentials refused)."""
+    env = simulator.environment()
+    for name in ("TRELLO_API_KEY", "TRELLO_API_SECRET", "TRELLO_TOKEN"):
+        env.pop(name)
+    simulator.set_fault("slack", "reject")
+    return env
+
+
+@pytest.fixture
+def live_app(dashboard_env: dict[str, str]) -> Iterator[ThreadedServer]:
+    """The app with a fast scheduler: results stream to the page on their own."""
+    with serve(dashboard_env, interval=0.5) as server:
+        yield server
+
+
+@pytest.fixture
+def quiet_app(dashboard_env: dict[str, str]) -> Iterator[ThreadedServer]:
+    """The app whose scheduler waits an hour after its first round: only "check now" checks."""
+    with serve(dashboard_env, interval=3600) as server:
+        yield server
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, console_errors: list[str]) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    opened.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    opened.on("pageerror", lambda e: console_errors.append(str(e)))
+    yield opened
+    context.close()
+
+
+def row_status(page: Page, service: str) -> str:
+    return page.get_attribute(f'.row[data-service="{service}"]', "data-status") or ""
+
+
+def wait_for_status(page: Page, service: str, status: str, timeout_ms: int = 8000) -> None:
+    page.wait_for_selector(
+        f'.row[data-service="{service}"][data-status="{status}"]', timeout=timeout_ms
+    )
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_page_lists_every_integration_with_its_status(
+    live_app: ThreadedServer, console_errors: list[str], page: Page
+) -> None:
+    page.goto(live_app.url + "/")
+    wait_for_status(page, "slack", "unhealthy")
+    wait_for_status(page, "zoom", "healthy")
+
+    services = page.eval_on_selector_all(".row", "rows => rows.map(r => r.dataset.service)")
+    assert sorted(services) == sorted(
+        ["zoom", "notion", "trello", "stripe", "quickbooks", "github", "salesforce",
+         "googledrive", "dropbox", "slack", "hubspot", "jira", "linear", "xero"]
+    )  # fmt: skip
+    assert services[:4] == ["slack", "github", "stripe", "zoom"]  # critical first, worst first
+    assert row_status(page, "trello") == "unhealthy"
+    assert "Set TRELLO_API_KEY, TRELLO_API_SECRET" in page.inner_text('.row[data-service="trello"]')
+    assert "✖ unhealthy" in page.inner_text('.row[data-service="slack"] .pill')
+    for healthy in ("zoom", "stripe", "github", "dropbox", "xero"):
+        assert row_status(page, healthy) == "healthy"
+    assert page.inner_text("#count-unhealthy") == "2"
+    assert page.inner_text("#connection") == "● Live"
+    screenshot(page, "dashboard-main.png")
+    assert console_errors == []
+
+
+def test_a_fault_shows_on_the_open_page_without_reload(
+    live_app: ThreadedServer, console_errors: list[str], page: Page, simulator: Simulator
+) -> None:
+    page.goto(live_app.url + "/")
+    wait_for_status(page, "hubspot", "healthy")
+    page.evaluate("window.__notReloaded = true")
+
+    simulator.set_fault("hubspot", "reject")
+    wait_for_status(page, "hubspot", "unhealthy", timeout_ms=5000)
+    simulator.set_fault("hubspot", None)
+    wait_for_status(page, "hubspot", "healthy", timeout_ms=5000)
+
+    assert page.evaluate("window.__notReloaded") is True
+    assert console_errors == []
+
+
+def test_check_now_updates_the_row(
+    quiet_app: ThreadedServer, console_errors: list[str], page: Page, simulator: Simulator
+) -> None:
+    page.goto(quiet_app.url + "/")
+    wait_for_status(page, "linear", "healthy")
+    simulator.set_fault("linear", "reject")
+
+    page.click('.row[data-service="linear"] .check-now')
+
+    wait_for_status(page, "linear", "unhealthy", timeout_ms=5000)
+    assert "LINEAR_API_KEY" in page.inner_text('.row[data-service="linear"] .message')
+    assert console_errors == []
+
+
+def test_detail_view_shows_history_and_incidents(
+    live_app: ThreadedServer, console_errors: list[str], page: Page, simulator: Simulator
+) -> None:
+    page.goto(live_app.url + "/")
+    wait_for_status(page, "stripe", "healthy")
+    simulator.set_fault("stripe", "server_error", status_page="incident")
+    wait_for_status(page, "stripe", "unhealthy")
+    simulator.set_fault("stripe", None)
+    wait_for_status(page, "stripe", "healthy")
+
+    page.click('.row[data-service="stripe"] .row-link')
+    page.wait_for_selector("#detail-incidents tbody tr")
+
+    assert page.inner_text("#detail-title") == "Stripe"
+    incidents = page.inner_text("#detail-incidents tbody")
+    assert "vendor_outage" in incidents
+    results = page.query_selector_all("#detail-results tbody tr")
+    assert len(results) >= 3
+    assert page.query_selector("#detail-chart polyline") is not None
+    assert "STRIPE_API_KEY" in page.inner_text("#detail-config")
+    assert page.inner_text("#detail-vendor")
+    screenshot(page, "dashboard-detail.png")
+
+    page.click("#detail-check")
+    page.wait_for_selector("#detail-check:not([disabled])")
+    page.click("a.back")
+    page.wait_for_selector("#list-view:not([hidden])")
+    assert console_errors == []
+
+
+def test_search_and_status_filter_by_keyboard(live_app: ThreadedServer, page: Page) -> None:
+    page.goto(live_app.url + "/")
+    wait_for_status(page, "slack", "unhealthy")
+
+    page.focus("#search")
+    page.keyboard.type("goo")
+    visible = page.eval_on_selector_all(
+        ".row:not([hidden])", "rows => rows.map(r => r.dataset.service)"
+    )
+    assert visible == ["googledrive"]
+
+    page.fill("#search", "")
+    page.select_option("#status-filter", "unhealthy")
+    visible = page.eval_on_selector_all(
+        ".row:not([hidden])", "rows => rows.map(r => r.dataset.service)"
+    )
+    assert sorted(visible) == ["slack", "trello"]
+
+
+def test_phone_width_and_lost_connection_message(live_app: ThreadedServer, page: Page) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.route("**/api/events", lambda route: route.abort())
+    page.goto(live_app.url + "/")
+    page.wait_for_selector(".row")
+
+    page.wait_for_selector('#connection[data-state="lost"]')
+    assert "reconnecting" in page.inner_text("#connection")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # nothing overflows sideways
+    screenshot(page, "dashboard-phone.png")
