@@ -92,8 +92,12 @@ def classify(
     return status
 
 
-_SCORE_POINTS = {Status.healthy: 100.0, Status.degraded: 50.0, Status.unhealthy: 0.0,
-                 Status.unknown: 0.0}  # fmt: skip
+_SCORE_POINTS = {
+    Status.healthy: 100.0,
+    Status.degraded: 50.0,
+    Status.unhealthy: 0.0,
+    Status.unknown: 0.0,
+}
 CRITICAL_WEIGHT = 2.0
 
 

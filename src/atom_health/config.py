@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -65,6 +65,21 @@ class IntegrationEntry(BaseModel):
     )
 
 
+class BackendEntry(BaseModel):
+    """Another HTTP service of the platform (an old Flask back end, a FastAPI worker), checked
+    at its health path and shown, stored and alerted on like an integration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1)
+    url: Url = Field(description="Base URL, e.g. http://10.0.0.5:5000")
+    health_path: str = Field(default="/health", pattern=r"^/")
+    framework: Literal["flask", "fastapi", "other"] = "other"
+    criticality: Criticality = Criticality.normal
+    interval_seconds: float | None = Field(default=None, ge=0.1, le=86_400)
+    enabled: bool = True
+
+
 class ProbeSettings(BaseModel):
     """How live checks call providers. Defaults suit production; tests shorten them."""
 
@@ -116,6 +131,7 @@ class Settings(BaseModel):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
     integrations: dict[IntegrationId, IntegrationEntry] = Field(default_factory=dict)
+    backends: dict[IntegrationId, BackendEntry] = Field(default_factory=dict)
     _source: str = PrivateAttr(default="(defaults)")
 
     @property

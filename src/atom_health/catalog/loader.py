@@ -11,7 +11,8 @@ import yaml
 from pydantic import ValidationError
 
 from atom_health.catalog.model import Integration, StatusFormat, env_prefix
-from atom_health.config import ConfigError, IntegrationEntry, Settings
+from atom_health.catalog.probe_spec import AuthSpec, ExpectSpec, ProbeSpec, RequestSpec
+from atom_health.config import BackendEntry, ConfigError, IntegrationEntry, Settings
 from atom_health.vocabulary import Criticality
 
 _URL_SETTINGS = ("base_url", "token_url", "status_url")
@@ -65,6 +66,7 @@ def build_catalog(settings: Settings, environ: Mapping[str, str]) -> Catalog:
             overrides["env"] = {**merged.get(key, {}).get("env", {}), **overrides["env"]}
         merged[key] = {**merged.get(key, {}), **overrides}
     integrations = [_integration(key, fields, environ) for key, fields in merged.items()]
+    integrations += [_backend(key, entry) for key, entry in settings.backends.items()]
     _refuse_clashing_names(integrations, settings.source)
     return Catalog(integrations)
 
@@ -99,6 +101,29 @@ def _integration(key: str, fields: Mapping[str, Any], environ: Mapping[str, str]
         probes=tuple(fields.get("probes", ())),
         rate_limit=fields.get("rate_limit"),
         interval_seconds=fields.get("interval_seconds"),
+    )
+
+
+def _backend(key: str, entry: BackendEntry) -> Integration:
+    """A back-end service as a catalog entry: one unauthenticated GET of its health path."""
+    probe = ProbeSpec(
+        name=f"GET {entry.health_path}",
+        request=RequestSpec(
+            path=entry.health_path,
+            auth=AuthSpec(scheme="none"),
+            expect=ExpectSpec(json_body=False),
+        ),
+    )
+    return Integration(
+        id=key,
+        name=entry.name or key,
+        criticality=entry.criticality,
+        base_url=entry.url.rstrip("/"),
+        enabled=entry.enabled,
+        probes=(probe,),
+        interval_seconds=entry.interval_seconds,
+        kind="backend",
+        framework=entry.framework,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,6 +52,8 @@ class Integration(BaseModel):
     probes: tuple[ProbeSpec, ...] = ()
     rate_limit: RateLimitSpec | None = None
     interval_seconds: float | None = None
+    kind: Literal["integration", "backend"] = "integration"
+    framework: str | None = Field(default=None, description="For back-end services")
 
     def env_name(self, canonical: str) -> str:
         """The variable actually read for a canonical name (renames applied)."""

@@ -61,6 +61,7 @@ class GrantSpec(_Spec):
 class ExpectSpec(_Spec):
     """What a successful answer looks like beyond a 2xx JSON body."""
 
+    json_body: bool = Field(default=True, description="false: any 2xx answer passes")
     ok_field: str | None = Field(default=None, description="Slack style: this field must be true")
     graphql: bool = Field(default=False, description="Any errors[] entry is a failure")
     required_field: str | None = Field(default=None, description="Must be in the JSON object")

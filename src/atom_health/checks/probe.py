@@ -335,6 +335,8 @@ class _ProbeRun:
 def interpret_reply(reply: Reply, expect: ExpectSpec) -> CallFailed | None:
     """A provider's answer to a probe request: failure (with category) or None for success."""
     failure = status_failure(reply)
+    if not expect.json_body:
+        return failure
     try:
         body = reply.json()
     except CallFailed as not_json:

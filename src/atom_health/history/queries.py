@@ -26,8 +26,13 @@ from atom_health.results import (
 from atom_health.store.base import Store
 from atom_health.store.maintenance import HOUR
 
-WINDOWS = {"1h": HOUR, "24h": 24 * HOUR, "7d": 7 * 24 * HOUR, "30d": 30 * 24 * HOUR,
-           "90d": 90 * 24 * HOUR}  # fmt: skip
+WINDOWS = {
+    "1h": HOUR,
+    "24h": 24 * HOUR,
+    "7d": 7 * 24 * HOUR,
+    "30d": 30 * 24 * HOUR,
+    "90d": 90 * 24 * HOUR,
+}
 
 
 def _item(record: CheckRecord) -> HistoryItem:

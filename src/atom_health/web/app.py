@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from atom_health import __version__
 from atom_health.system import HealthSystem
-from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, build_router
+from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, add_routes
 
 DASHBOARD = Path(__file__).parent / "dashboard"
 
@@ -50,8 +50,8 @@ def create_app(system: HealthSystem) -> FastAPI:
         openapi_tags=_TAGS,
     )
     app.state.system = system
-    app.include_router(build_router())
-    app.mount("/static", StaticFiles(directory=DASHBOARD), name="static")
+    add_routes(app)
+    app.mount("/assets", StaticFiles(directory=DASHBOARD), name="assets")
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

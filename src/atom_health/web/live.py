@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from atom_health.monitor import HealthMonitor, summary_of
 from atom_health.results import LiveEvent, ServiceHealth, ServiceRow
@@ -39,7 +39,7 @@ class LiveUpdates:
                     queue.get_nowait()
             queue.put_nowait(data)
 
-    async def stream(self) -> AsyncIterator[str]:
+    async def stream(self) -> AsyncGenerator[str, None]:
         """The text/event-stream body for one client, until it disconnects."""
         queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
         self._queues.add(queue)

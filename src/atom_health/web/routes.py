@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
@@ -202,7 +202,7 @@ async def metrics(request: Request) -> Response:
 
 
 def _alias(
-    router: APIRouter,
+    router: APIRouter | FastAPI,
     path: str,
     endpoint: Callable[..., Any],
     model: type[BaseModel],
@@ -213,8 +213,8 @@ def _alias(
     )
 
 
-def build_router() -> APIRouter:
-    router = APIRouter()
+def add_routes(router: APIRouter | FastAPI) -> None:
+    """Register every route on an app or router (directly, so ``app.routes`` lists them)."""
     # Fixed paths first: /api/integrations/health must not be read as /api/{service}/health.
     router.add_api_route(
         "/api/integrations/health", overview, response_model=Overview, tags=[HEALTH_TAG]
@@ -264,4 +264,3 @@ def build_router() -> APIRouter:
         "/api/enhanced/integrations/{service}/health",
     ):
         _alias(router, path, service_health, ServiceHealth, responses=_UNKNOWN)
-    return router

@@ -1,5 +1,6 @@
 // atom-health dashboard: the list of integrations, live updates, and a detail view per
-// integration. No dependencies; data is set with textContent, never as HTML.
+// integration. No dependencies; data is set with textContent, never as HTML. URLs are
+// relative, so the page works wherever it is mounted (e.g. under a Flask url_prefix).
 "use strict";
 
 const ICONS = { healthy: "✔", degraded: "▲", unhealthy: "✖", unknown: "?" };
@@ -149,7 +150,7 @@ function renderList() {
 }
 
 async function loadDashboard() {
-  const data = await getJSON("/api/dashboard");
+  const data = await getJSON("api/dashboard");
   for (const service of data.services) state.rows.set(service.service, service);
   renderSummary(data.summary, data.timestamp);
   renderList();
@@ -168,7 +169,7 @@ async function checkNow(service, button) {
   button.setAttribute("aria-busy", "true");
   button.disabled = true;
   try {
-    const result = await getJSON(`/api/${encodeURIComponent(service)}/health?refresh=true`);
+    const result = await getJSON(`api/${encodeURIComponent(service)}/health?refresh=true`);
     mergeRow({
       service: result.service, name: result.name, criticality: result.criticality,
       status: result.status, message: result.message, configured: result.configured,
@@ -186,7 +187,7 @@ async function checkNow(service, button) {
 // ---- live updates --------------------------------------------------------------------------
 
 function connect() {
-  const source = new EventSource("/api/events");
+  const source = new EventSource("api/events");
   source.onopen = () => {
     setConnection("live", "● Live");
     loadDashboard().catch(() => {});  // catch up on anything missed while disconnected
@@ -253,10 +254,10 @@ async function loadDetail(service) {
   const since = new Date(Date.now() - 7 * 86400e3).toISOString();
   const monthAgo = new Date(Date.now() - 30 * 86400e3).toISOString();
   const [health, history, uptime, incidents] = await Promise.all([
-    getJSON(`/api/${encodeURIComponent(service)}/health`),
-    getJSON(`/api/integrations/${encodeURIComponent(service)}/history?limit=200&since=${encodeURIComponent(since)}`),
-    getJSON(`/api/integrations/${encodeURIComponent(service)}/uptime`),
-    getJSON(`/api/incidents?service=${encodeURIComponent(service)}&since=${encodeURIComponent(monthAgo)}`),
+    getJSON(`api/${encodeURIComponent(service)}/health`),
+    getJSON(`api/integrations/${encodeURIComponent(service)}/history?limit=200&since=${encodeURIComponent(since)}`),
+    getJSON(`api/integrations/${encodeURIComponent(service)}/uptime`),
+    getJSON(`api/incidents?service=${encodeURIComponent(service)}&since=${encodeURIComponent(monthAgo)}`),
   ]);
   if (state.detail !== service) return;
   $("detail-title").textContent = health.name;

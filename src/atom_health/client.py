@@ -1,0 +1,278 @@
+"""Python client for an atom-health server: typed results, sync and async, and ``watch``.
+
+    client = HealthClient("http://127.0.0.1:8000")
+    client.service("zoom").status            # ServiceHealth
+    watcher = client.watch(callback=print, changes_only=True)
+    ...
+    watcher.stop()
+
+Results are the server's own models (:mod:`atom_health.results`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from atom_health.results import (
+    ConfigurationReport,
+    HistoryPage,
+    Overview,
+    ServiceHealth,
+    ServiceSummary,
+    Status,
+)
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+Callback = Callable[[str, ServiceSummary], Any]
+
+
+class HealthClientError(Exception):
+    """The server answered with an error (``status_code`` and its JSON ``body``)."""
+
+    def __init__(self, status_code: int, body: Any) -> None:
+        super().__init__(f"atom-health answered HTTP {status_code}")
+        self.status_code = status_code
+        self.body = body
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def _history_params(since: datetime | None, until: datetime | None, status: Status | None,
+                    limit: int, offset: int) -> dict[str, Any]:  # fmt: skip
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if since is not None:
+        params["since"] = since.isoformat()
+    if until is not None:
+        params["until"] = until.isoformat()
+    if status is not None:
+        params["status"] = status.value
+    return params
+
+
+def _parse(response: httpx.Response, model: type[M]) -> M:
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        raise HealthClientError(response.status_code, body)
+    return model.model_validate_json(response.content)
+
+
+class _Changes:
+    """Tells which services changed status between two overviews."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, Status] = {}
+
+    def changed(self, overview: Overview) -> list[str]:
+        now = {name: line.status for name, line in overview.services.items()}
+        different = [name for name, status in now.items() if self.last.get(name) != status]
+        self.last = now
+        return different
+
+
+class HealthClient:
+    """Synchronous client. Use it as a context manager, or call :meth:`close`."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=_headers(api_key), timeout=timeout
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HealthClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def service(self, name: str, *, check_api: bool = True, refresh: bool = False) -> ServiceHealth:
+        params = {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
+        return _parse(self._http.get(f"/api/{name}/health", params=params), ServiceHealth)
+
+    def overview(self, *, check_api: bool = True, refresh: bool = False) -> Overview:
+        params = {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
+        return _parse(self._http.get("/api/integrations/health", params=params), Overview)
+
+    def configuration(self) -> ConfigurationReport:
+        return _parse(self._http.get("/api/integrations/config"), ConfigurationReport)
+
+    def history(
+        self,
+        name: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        status: Status | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> HistoryPage:
+        params = _history_params(since, until, status, limit, offset)
+        return _parse(
+            self._http.get(f"/api/integrations/{name}/history", params=params), HistoryPage
+        )
+
+    def watch(
+        self,
+        callback: Callback,
+        services: Iterable[str] | None = None,
+        interval: float = 30.0,
+        changes_only: bool = False,
+    ) -> Watcher:
+        """Poll the overview every ``interval`` seconds in a background thread and call
+        ``callback(service, line)`` (``line``: its :class:`ServiceSummary`) for each watched
+        service, or only for those whose status changed. Network errors and server restarts
+        are retried with backoff; :meth:`Watcher.stop` ends it."""
+        return Watcher(
+            self.base_url, self.api_key, self.timeout, callback, services, interval, changes_only
+        )
+
+
+class Watcher:
+    """A running ``watch``; :meth:`stop` ends it cleanly."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        timeout: float,
+        callback: Callback,
+        services: Iterable[str] | None,
+        interval: float,
+        changes_only: bool,
+    ) -> None:
+        self.callback = callback
+        self.services = set(services) if services is not None else None
+        self.interval = interval
+        self.changes_only = changes_only
+        self.errors = 0
+        self._client = HealthClient(base_url, api_key, timeout)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="atom-health-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        self._client.close()
+
+    def _run(self) -> None:
+        changes = _Changes()
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                overview = self._client.overview()
+            except (httpx.HTTPError, HealthClientError) as exc:
+                self.errors += 1
+                log.warning("watch: %s; retrying in %.1f s", type(exc).__name__, backoff)
+                self._stop.wait(backoff + random.uniform(0, backoff / 2))
+                backoff = min(backoff * 2, max(self.interval, 30.0))
+                continue
+            backoff = 0.5
+            for name in _selected(overview, changes, self.services, self.changes_only):
+                try:
+                    self.callback(name, overview.services[name])
+                except Exception as exc:  # a broken callback must not end the watch
+                    log.error("watch callback failed: %s", type(exc).__name__)
+            self._stop.wait(self.interval)
+
+
+def _selected(
+    overview: Overview, changes: _Changes, services: set[str] | None, changes_only: bool
+) -> list[str]:
+    changed = changes.changed(overview)
+    names = changed if changes_only else list(overview.services)
+    return [name for name in names if services is None or name in services]
+
+
+class AsyncHealthClient:
+    """Asynchronous client with the same methods as :class:`HealthClient`."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=_headers(api_key), timeout=timeout
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncHealthClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def service(
+        self, name: str, *, check_api: bool = True, refresh: bool = False
+    ) -> ServiceHealth:
+        params = {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
+        return _parse(await self._http.get(f"/api/{name}/health", params=params), ServiceHealth)
+
+    async def overview(self, *, check_api: bool = True, refresh: bool = False) -> Overview:
+        params = {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
+        return _parse(await self._http.get("/api/integrations/health", params=params), Overview)
+
+    async def configuration(self) -> ConfigurationReport:
+        return _parse(await self._http.get("/api/integrations/config"), ConfigurationReport)
+
+    async def history(
+        self,
+        name: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        status: Status | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> HistoryPage:
+        params = _history_params(since, until, status, limit, offset)
+        return _parse(
+            await self._http.get(f"/api/integrations/{name}/history", params=params), HistoryPage
+        )
+
+    async def watch(
+        self,
+        callback: Callable[[str, ServiceSummary], Awaitable[Any] | Any],
+        services: Iterable[str] | None = None,
+        interval: float = 30.0,
+        changes_only: bool = False,
+    ) -> None:
+        """Like :meth:`HealthClient.watch`, as a coroutine: cancel its task to stop it."""
+        changes, wanted = _Changes(), set(services) if services is not None else None
+        backoff = 0.5
+        while True:
+            try:
+                overview = await self.overview()
+            except (httpx.HTTPError, HealthClientError) as exc:
+                log.warning("watch: %s; retrying in %.1f s", type(exc).__name__, backoff)
+                await asyncio.sleep(backoff + random.uniform(0, backoff / 2))
+                backoff = min(backoff * 2, max(interval, 30.0))
+                continue
+            backoff = 0.5
+            for name in _selected(overview, changes, wanted, changes_only):
+                try:
+                    outcome = callback(name, overview.services[name])
+                    if asyncio.iscoroutine(outcome):
+                        await outcome
+                except Exception as exc:  # a broken callback must not end the watch
+                    log.error("watch callback failed: %s", type(exc).__name__)
+            await asyncio.sleep(interval)

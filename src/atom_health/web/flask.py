@@ -1,0 +1,163 @@
+"""atom-health inside a Flask app: the same API, byte for byte, from synchronous views.
+
+``AtomHealth(app)`` starts the engine on a background event loop owned by the extension
+and registers a blueprint whose rules are generated from the FastAPI app's own routes;
+each view hands the request to that ASGI app and returns its answer unchanged. So every
+body and status code is the FastAPI one: there is a single source of truth.
+
+``@requires_integration("zoom")`` gates a Flask view like ``require_healthy`` does in FastAPI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import functools
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from typing import Any, TypeVar
+
+import httpx
+from flask import Blueprint, Flask, Response, current_app, request, stream_with_context
+from starlette.routing import Route
+
+from atom_health.config import Settings
+from atom_health.system import HealthSystem
+from atom_health.web.app import create_app
+from atom_health.web.gates import gate_detail
+
+T = TypeVar("T")
+EXTENSION = "atom_health"
+_PASSED_HEADERS = ("content-type", "retry-after", "cache-control", "www-authenticate")
+_STREAMS = {"/api/events"}
+
+
+class AtomHealth:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        settings: Settings | None = None,
+        system: HealthSystem | None = None,
+        environ: Mapping[str, str] = os.environ,
+        url_prefix: str = "",
+    ) -> None:
+        self.settings = settings or Settings()
+        self._system = system
+        self.environ = environ
+        self.url_prefix = url_prefix.rstrip("/")
+        self.loop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
+        self.system: HealthSystem
+        self._client: httpx.AsyncClient
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="atom-health-loop", daemon=True
+        )
+        self._thread.start()
+        self.system = self._system or HealthSystem(self.settings, self.environ)
+        self.asgi = create_app(self.system)
+        transport = httpx.ASGITransport(app=self.asgi)
+        self._client = httpx.AsyncClient(transport=transport, base_url="http://atom-health")
+        self.run(self.system.start())
+        app.register_blueprint(self.blueprint())
+        app.extensions[EXTENSION] = self
+        atexit.register(self.stop)
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = 60) -> T:
+        """Run a coroutine on the extension's event loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        """Stop the engine and the loop; safe to call twice."""
+        if self._thread is None:
+            return
+        self.run(self.system.stop())
+        self.run(self._client.aclose())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self._thread = None
+
+    def blueprint(self) -> Blueprint:
+        """Rules for every route of the FastAPI app, and for its dashboard assets."""
+        blueprint = Blueprint("atom_health", __name__, url_prefix=self.url_prefix or None)
+        for route in self.asgi.routes:
+            if isinstance(route, Route):  # every endpoint (API, docs, dashboard); not mounts
+                path = route.path
+                rule = re.sub(r"\{(\w+)\}", r"<\1>", path)
+                view = self._stream if path in _STREAMS else self._forward
+                methods = sorted(getattr(route, "methods", None) or {"GET"})
+                blueprint.add_url_rule(
+                    rule,
+                    endpoint=f"r{len(blueprint.deferred_functions)}",
+                    view_func=view,
+                    methods=methods,
+                )
+        blueprint.add_url_rule("/assets/<path:path>", endpoint="assets", view_func=self._forward)
+        return blueprint
+
+    def _path(self) -> str:
+        return request.path[len(self.url_prefix) :] or "/"
+
+    def _forward(self, **_: str) -> Response:
+        answer = self.run(
+            self._client.request(
+                request.method,
+                self._path(),
+                params=list(request.args.items(multi=True)),
+                headers={
+                    k: v
+                    for k, v in request.headers.items()
+                    if k.lower() in ("accept", "content-type")
+                },
+                content=request.get_data(),
+            )
+        )
+        headers = {k: v for k, v in answer.headers.items() if k.lower() in _PASSED_HEADERS}
+        return Response(answer.content, status=answer.status_code, headers=headers)
+
+    def _stream(self, **_: str) -> Response:
+        """Relay the live event stream chunk by chunk (it never ends on its own)."""
+        events = self.system.live.stream()
+
+        async def following() -> str:  # run_coroutine_threadsafe needs a real coroutine
+            return await anext(events)
+
+        def relay() -> Iterator[str]:
+            try:
+                while True:
+                    yield self.run(following(), timeout=None)
+            except StopAsyncIteration:
+                return
+            finally:
+                self.run(events.aclose())
+
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return Response(stream_with_context(relay()), mimetype="text/event-stream", headers=headers)
+
+
+def requires_integration(
+    service: str, *, allow_degraded: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Gate a Flask view: 503 with the same body as FastAPI's ``require_healthy``."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def gated(*args: Any, **kwargs: Any) -> Any:
+            extension: AtomHealth = current_app.extensions[EXTENSION]
+            detail = extension.run(gate_detail(extension.system.monitor, service, allow_degraded))
+            if detail is None:
+                return view(*args, **kwargs)
+            body = json.dumps({"detail": detail}, ensure_ascii=False, separators=(",", ":"))
+            headers = {"Retry-After": str(detail["retry_after"])} if detail["retry_after"] else {}
+            return Response(body, status=503, mimetype="application/json", headers=headers)
+
+        return gated
+
+    return decorate
