@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,11 +22,10 @@ from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 from atom_health.results import ConfigurationReport, Overview, Status
 
 if TYPE_CHECKING:
+    from atom_health.report.models import TestReport
     from atom_health.system import HealthSystem
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE = 0, 1, 2
-# Open dashboards keep an event stream open; a stop waits this long for them, no longer.
-GRACEFUL_SHUTDOWN_SECONDS = 5
 
 app = typer.Typer(
     name="atom-health",
@@ -118,22 +118,185 @@ def serve(
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the health JSON API (docs at /docs, metrics at /metrics) and run the scheduler."""
-    import uvicorn
+    """Serve the API (docs at /docs, metrics at /metrics) and the dashboard, and run the scheduler."""
+    # --no-scheduler turns it off; otherwise the config file decides (default on).
+    system = load_system(config, None if scheduler else False, database_url)
+    run_server(system, host, port, log_level=log_level)
 
-    from atom_health.web.app import create_app
 
-    system = load_system(
-        config, scheduler=scheduler if not scheduler else None, database_url=database_url
+def run_server(
+    system: HealthSystem,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "warning",
+    ready: Callable[[str, Overview], None] | None = None,
+) -> None:
+    from atom_health.runner import StartError, serve_system
+
+    try:
+        serve_system(system, host, port, ready=ready, log_level=log_level)
+    except StartError as exc:
+        raise fail(str(exc), EXIT_UNHEALTHY) from None
+
+
+@app.command()
+def system(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    config: ConfigOption = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="History database URL (default: see serve --help).")
+    ] = None,
+) -> None:
+    """Run everything in one process: API, scheduler and dashboard.
+
+    Waits until it is ready, runs a first round of checks, prints the dashboard URL and a
+    summary table, and stops cleanly on Ctrl-C or SIGTERM (exit 0).
+    """
+    run_server(load_system(config, database_url=database_url), host, port, ready=print_ready)
+
+
+def print_ready(url: str, overview: Overview) -> None:
+    out.print(overview_table(overview))
+    out.print(f"Dashboard: [bold]{url}[/bold]   API docs: {url}docs   Stop: Ctrl-C")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+) -> None:
+    """A live dashboard with no credentials at all: the provider simulator on loopback with a
+    realistic mix (most healthy, one slow, one with rejected credentials, one during a vendor
+    incident, one not configured), and the whole system pointed at it."""
+    from atom_health.demo import DEMO_FAULTS, demo_system
+    from atom_health.simulator import Simulator
+
+    with Simulator(host=host) as simulator:
+        running = demo_system(simulator)
+
+        def ready(url: str, overview: Overview) -> None:
+            print_ready(url, overview)
+            out.print(f"Simulator: {simulator.url}   (faults now: {DEMO_FAULTS})")
+            out.print(
+                "Flip a fault:  atom-health fault slack none --simulator "
+                f"{simulator.url}    atom-health fault zoom server_error --simulator {simulator.url}"
+            )
+
+        run_server(running, host, port, ready=ready)
+
+
+FAULTS = ("reject", "forbidden", "rate_limit", "server_error", "slow", "hang", "malformed",
+          "reset", "none")  # fmt: skip
+
+
+@app.command()
+def fault(
+    provider: Annotated[str, typer.Argument(help="Provider id, e.g. slack.")],
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(FAULTS)}.")] = "none",
+    status_page: Annotated[
+        str, typer.Option(help="operational, incident or broken.")
+    ] = "operational",
+    simulator: Annotated[
+        str, typer.Option(help="The simulator's URL (see demo or simulate).")
+    ] = "http://127.0.0.1:9100",
+) -> None:
+    """Switch a fault in the provider simulator (for the demo and rehearsals)."""
+    import httpx
+
+    if name not in FAULTS:
+        raise fail(f"unknown fault {name!r}; one of: {', '.join(FAULTS)}")
+    body = {"fault": None if name == "none" else name, "status_page": status_page}
+    try:
+        answer = httpx.put(f"{simulator.rstrip('/')}/_admin/providers/{provider}", json=body)
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach the simulator at {simulator} ({type(exc).__name__})") from None
+    if answer.status_code != 200:
+        raise fail(f"the simulator refused: HTTP {answer.status_code} {answer.text}")
+    out.print(f"{provider}: fault {name}, status page {status_page}")
+
+
+@app.command("test")
+def run_integration_tests(
+    services: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="SERVICE...", help="Integrations to test; all when omitted."),
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Test this running server; default: start one in-process.")
+    ] = None,
+    config: ConfigOption = None,
+    json_report: Annotated[
+        Path, typer.Option(help="Where to write the JSON report.", dir_okay=False)
+    ] = Path("atom-health-report.json"),
+    html_report: Annotated[
+        Path, typer.Option(help="Where to write the HTML report.", dir_okay=False)
+    ] = Path("atom-health-report.html"),
+    fail_under: Annotated[
+        float | None,
+        typer.Option(min=0, max=100, help="Exit 0 when the score is at least this (deploy gate)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Test every integration (or those named): configuration, live probe, every health route's
+    body against its schema, latency against the targets, vendor status. Writes a JSON and an
+    HTML report. Exit 0 only when every test passed (or, with --fail-under, when the score is
+    at least that); 1 otherwise; 2 on usage error."""
+    from contextlib import ExitStack
+
+    import httpx
+    from rich.progress import Progress
+
+    from atom_health.report.html import render_html
+    from atom_health.report.tester import known_services, run_tests
+
+    with ExitStack() as stack:
+        target = url
+        if target is None:
+            from atom_health.web.app import create_app
+            from atom_health.web.threaded_server import ThreadedServer
+
+            running = load_system(config, scheduler=False, database_url="memory://")
+            target = stack.enter_context(ThreadedServer(create_app(running))).url
+        client = stack.enter_context(httpx.Client(base_url=target.rstrip("/"), timeout=60))
+        try:
+            known = known_services(client)
+        except httpx.HTTPError as exc:
+            raise fail(f"cannot reach atom-health at {target} ({type(exc).__name__})") from None
+        chosen = [name.lower() for name in services] if services else known
+        unknown = [name for name in chosen if name not in known and name != "google-drive"]
+        if unknown:
+            raise fail(f"Unknown integration: {', '.join(unknown)} (known: {', '.join(known)})")
+        chosen = ["googledrive" if name == "google-drive" else name for name in chosen]
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("Testing integrations", total=len(chosen))
+            report = run_tests(client, chosen, target, lambda _: progress.advance(task))
+    json_report.write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    html_report.write_text(render_html(report), encoding="utf-8")
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        out.print(test_table(report))
+        out.print(f"Reports: {json_report}  {html_report}")
+    passed = report.ok if fail_under is None else (report.score or 0) >= fail_under
+    raise typer.Exit(EXIT_OK if passed else EXIT_UNHEALTHY)
+
+
+def test_table(report: TestReport) -> Table:
+    table = Table(
+        title=f"Integration tests: score {report.score}",
+        caption=f"{report.passed} passed · {report.failed} failed · {report.skipped} skipped",
     )
-    uvicorn.run(
-        create_app(system),
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=log_level in ("debug", "trace", "info"),
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-    )
+    table.add_column("Integration", style="bold")
+    table.add_column("Status")
+    table.add_column("Pass rate", justify="right")
+    table.add_column("Failed tests", overflow="fold")
+    for item in report.integrations:
+        failed = [case.name for case in item.tests if case.outcome == "fail"]
+        rate = "-" if item.pass_rate is None else f"{item.pass_rate:.0f}%"
+        table.add_row(item.service, status_text(item.status), rate, ", ".join(failed))
+    return table
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""The integration tester and its JSON and HTML reports."""

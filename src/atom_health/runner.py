@@ -1,0 +1,75 @@
+"""Run a whole system in the foreground: serve, first round of checks, clean stop.
+
+Used by ``atom-health system`` and ``atom-health demo``. A SIGTERM or Ctrl-C is a requested
+stop: checks in flight are cancelled, queued results are written, the store is closed,
+and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from collections.abc import Callable
+from types import FrameType
+
+import uvicorn
+
+from atom_health.results import Overview
+from atom_health.system import HealthSystem
+from atom_health.web.app import create_app
+
+GRACEFUL_SHUTDOWN_SECONDS = 5  # open dashboards keep event streams; a stop waits no longer
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the signal after a graceful stop; a requested stop exits 0 instead."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C: stop now
+        else:
+            self.should_exit = True
+
+
+class StartError(Exception):
+    """The server could not start (the port is taken, say)."""
+
+
+def serve_system(
+    system: HealthSystem,
+    host: str,
+    port: int,
+    *,
+    ready: Callable[[str, Overview], None] | None = None,
+    log_level: str = "warning",
+) -> None:
+    """Serve until stopped. Once listening, run a first round and call ``ready(url, overview)``."""
+    config = uvicorn.Config(
+        create_app(system),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=log_level in ("debug", "trace", "info"),
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    server = _Server(config)
+    try:  # bind first: a taken port is a clear error, not uvicorn's exit from inside the loop
+        listener = socket.create_server((host, port), reuse_port=False)
+    except OSError as exc:
+        raise StartError(f"could not listen on {host}:{port} ({exc.strerror})") from None
+
+    async def main() -> None:
+        serving = asyncio.create_task(server.serve(sockets=[listener]))
+        while not server.started:
+            if serving.done():
+                await serving
+                raise StartError(f"could not start on {host}:{port}")
+            await asyncio.sleep(0.02)
+        if ready is not None and not server.should_exit:
+            overview = await system.monitor.overview(refresh=True)
+            ready(f"http://{host}:{port}/", overview)
+        await serving
+
+    with listener:
+        asyncio.run(main())

@@ -1,0 +1,210 @@
+"""`atom-health system`, `atom-health test` (and its reports) and `atom-health demo`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from playwright.sync_api import Browser
+from typer.testing import CliRunner
+
+from atom_health.cli import app
+from atom_health.report.models import TestReport, score_of
+from atom_health.simulator import Simulator
+from atom_health.web.threaded_server import free_port
+
+ARTIFACTS = Path(__file__).parent.parent / "artifacts"
+
+
+@contextmanager
+def started(args: list[str], env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Run ``atom-health ARGS --port P`` until it prints its dashboard URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "atom_health", *args, "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        output = ""
+        deadline = time.monotonic() + 30
+        while "Dashboard:" not in output:
+            line = process.stdout.readline()
+            assert line or process.poll() is None, output
+            output += line
+            assert time.monotonic() < deadline, output
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_system_serves_then_stops_cleanly_on_sigterm(tmp_path: Path, simulator: Simulator) -> None:
+    database = tmp_path / "history.db"
+    config = tmp_path / "atom.yaml"
+    config.write_text(
+        yaml.safe_dump({"scheduler": {"interval_seconds": 0.3}, "cache_ttl_seconds": 0})
+    )
+    env = {**os.environ, **simulator.environment()}
+
+    with started(
+        ["system", "--config", str(config), "--database-url", f"sqlite:///{database}"], env
+    ) as (
+        process,
+        url,
+    ):
+        dashboard = httpx.get(url + "/api/dashboard").json()
+        assert dashboard["summary"]["healthy_services"] == 14
+        assert httpx.get(url + "/").status_code == 200
+        time.sleep(1)  # let it record a few rounds
+        seen = httpx.get(url + "/api/integrations/github/history").json()["total"]
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+
+    assert process.returncode == 0, output
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        stored = connection.execute(
+            "SELECT count(*) FROM check_results WHERE integration = 'github'"
+        ).fetchone()[0]
+    assert stored >= seen > 0  # what was written before the stop, and what was queued
+
+
+def test_system_refuses_a_taken_port(simulator: Simulator) -> None:
+    port = free_port()
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "atom_health", "system", "--port", str(port), "--database-url", "memory://"],
+            env={**os.environ, **simulator.environment()}, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"could not listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def sim_process_env(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in simulator.environment().items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.usefixtures("sim_process_env")
+def test_test_command_reports_scores_and_exit_codes(tmp_path: Path, simulator: Simulator) -> None:
+    simulator.set_fault("slack", "reject")
+    runner = CliRunner()
+    reports = ["--json-report", str(tmp_path / "r.json"), "--html-report", str(tmp_path / "r.html")]
+
+    failing = runner.invoke(app, ["test", *reports])
+    gated = runner.invoke(app, ["test", *reports, "--fail-under", "90"])
+    strict = runner.invoke(app, ["test", *reports, "--fail-under", "99.9"])
+    passing = runner.invoke(app, ["test", "stripe", "google-drive", *reports])
+    unknown = runner.invoke(app, ["test", "myspace", *reports])
+
+    assert (failing.exit_code, gated.exit_code, strict.exit_code) == (1, 0, 1)
+    assert passing.exit_code == 0, passing.output
+    assert unknown.exit_code == 2
+    assert "Unknown integration: myspace" in unknown.output
+    report = TestReport.model_validate_json((tmp_path / "r.json").read_text())
+    assert [i.service for i in report.integrations] == ["stripe", "googledrive"]  # the last run
+    assert report.ok is True
+
+
+@pytest.mark.usefixtures("sim_process_env")
+def test_report_json_schema_and_score_arithmetic(tmp_path: Path, simulator: Simulator) -> None:
+    simulator.set_fault("slack", "reject")
+    json_path, html_path = tmp_path / "r.json", tmp_path / "r.html"
+
+    result = CliRunner().invoke(
+        app, ["test", "--json-report", str(json_path), "--html-report", str(html_path)]
+    )
+
+    assert result.exit_code == 1
+    report = TestReport.model_validate_json(json_path.read_text())
+    assert report.ok is False
+    assert len(report.integrations) == 14
+    slack = next(i for i in report.integrations if i.service == "slack")
+    live = next(c for c in slack.tests if c.name == "live probe")
+    assert live.outcome == "fail"
+    assert "credentials_rejected" in live.detail
+    passed = sum(c.outcome == "pass" for c in slack.tests)
+    failed = sum(c.outcome == "fail" for c in slack.tests)
+    assert slack.pass_rate == round(100 * passed / (passed + failed), 1)
+    assert report.score == score_of(report.integrations)
+    # 4 critical integrations weigh 2, 10 others 1 (sum 18); all at 100 % but Slack (critical).
+    assert sum(2 if i.criticality == "critical" else 1 for i in report.integrations) == 18
+    assert report.score == pytest.approx((16 * 100 + 2 * slack.pass_rate) / 18, abs=0.05)
+    assert report.failed == 1
+    assert any("SLACK_BOT_TOKEN" in line for line in report.recommendations)
+    assert {c.name for c in slack.tests} >= {
+        "configuration complete", "live probe", "route /api/{}/health", "route /api/v2/health/health/{}",
+        "configuration check latency", "probe latency", "vendor status",
+    }  # fmt: skip
+
+
+@pytest.mark.usefixtures("sim_process_env")
+def test_html_report_opens_in_chromium_without_errors(
+    tmp_path: Path, simulator: Simulator, browser: Browser
+) -> None:
+    simulator.set_fault("github", "reject")
+    html_path = tmp_path / "report.html"
+    CliRunner().invoke(
+        app, ["test", "--json-report", str(tmp_path / "r.json"), "--html-report", str(html_path)]
+    )
+    html = html_path.read_text()
+    assert "http://" not in html.replace("http://127.0.0.1", "").replace(
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )
+
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(html_path.as_uri())
+
+    assert "atom-health test report" in page.inner_text("h1")
+    assert page.locator("section.integration").count() == 14
+    assert page.locator(".chart svg rect").count() == 14
+    assert "GITHUB_TOKEN" in page.inner_text("ul.advice")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "test-report.png"), full_page=True)
+    page.close()
+    assert errors == []
+
+
+def test_demo_shows_the_intended_mix() -> None:
+    with started(["demo"], dict(os.environ)) as (process, url):
+        services = {
+            s["service"]: s
+            for s in httpx.get(url + "/api/dashboard", timeout=30).json()["services"]
+        }
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+
+    assert process.returncode == 0
+    assert (services["slack"]["status"], services["slack"]["category"]) == (
+        "unhealthy",
+        "credentials_rejected",
+    )
+    assert services["trello"]["status"] == "unhealthy"
+    assert services["trello"]["missing_env_vars"] == ["TRELLO_API_KEY", "TRELLO_API_SECRET"]
+    assert services["github"]["status"] == "degraded"
+    assert "slowly" in services["github"]["message"]
+    assert services["stripe"]["status"] == "degraded"
+    assert services["stripe"]["vendor_incident"]
+    healthy = [name for name, s in services.items() if s["status"] == "healthy"]
+    assert len(healthy) == 10
