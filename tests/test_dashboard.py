@@ -108,6 +108,8 @@ def test_page_lists_every_integration_with_its_status(
         assert row_status(page, healthy) == "healthy"
     assert page.inner_text("#count-unhealthy") == "2"
     assert page.inner_text("#connection") == "● Live"
+    page.wait_for_selector('#alert-list li[data-severity="critical"]')  # Slack is critical: alerted
+    assert "Slack is unhealthy" in page.inner_text("#alert-list")
     screenshot(page, "dashboard-main.png")
     assert console_errors == []
 

@@ -42,6 +42,9 @@ API_PATHS = [
     *[f"/api/{name}/health" for name in ("zoom", "slack", "github", "jira", "google-drive")],
     "/api/unknown-one/health",
     "/api/zoom/health?check_api=nonsense",
+    "/api/alerts",
+    "/api/dashboard",
+    "/api/incidents",
 ]
 CLI_COMMANDS = [
     ["health"],

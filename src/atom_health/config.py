@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from atom_health.alerting.settings import AlertingSettings
 from atom_health.catalog.model import ENV_NAME_PATTERN, INTEGRATION_ID_PATTERN, StatusFormat
 from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec
 from atom_health.vocabulary import Criticality
@@ -130,6 +131,7 @@ class Settings(BaseModel):
     probes: ProbeSettings = Field(default_factory=ProbeSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     integrations: dict[IntegrationId, IntegrationEntry] = Field(default_factory=dict)
     backends: dict[IntegrationId, BackendEntry] = Field(default_factory=dict)
     _source: str = PrivateAttr(default="(defaults)")

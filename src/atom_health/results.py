@@ -317,3 +317,37 @@ class LiveEvent(BaseModel):
 
     row: ServiceRow
     summary: OverviewSummary
+
+
+class DeliveryItem(BaseModel):
+    notifier: str
+    action: str
+    attempt: int
+    at: datetime
+    ok: bool
+    error: str | None
+
+
+class AlertItem(BaseModel):
+    id: int
+    key: str
+    kind: str
+    services: list[str]
+    severity: str
+    route: str = Field(description="own: our failures; vendor: the vendor's incidents")
+    title: str
+    message: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    open: bool
+    deliveries: list[DeliveryItem]
+
+
+class AlertsReport(BaseModel):
+    """``GET /api/alerts``: alerts, newest first, with every delivery attempt."""
+
+    ok: bool = True
+    timestamp: datetime
+    open_alerts: int
+    maintenance: list[str] = Field(description="Maintenance windows active now")
+    alerts: list[AlertItem]

@@ -10,8 +10,10 @@ import os
 import time
 from collections.abc import Mapping
 
+from atom_health.alerting.manager import AlertManager
 from atom_health.config import DATABASE_ENV_VAR, Settings
 from atom_health.history.recorder import Recorder
+from atom_health.history.records import ConfigEvent
 from atom_health.history.scheduler import Scheduler
 from atom_health.monitor import HealthMonitor
 from atom_health.store import Store, open_store
@@ -40,13 +42,20 @@ class HealthSystem:
         self.live = LiveUpdates(self.monitor)
         for subscriber in (self.recorder.record, self.metrics.observe, self.live.publish):
             self.monitor.subscribe(subscriber)
+        self.alerts = (
+            AlertManager(settings.alerting, self.monitor.catalog, self.store, environ)
+            if settings.alerting.enabled
+            else None
+        )
+        if self.alerts is not None:
+            self.monitor.subscribe(self.alerts.on_result)
         enabled = settings.scheduler.enabled if scheduler is None else scheduler
         self.scheduler = (
             Scheduler(
                 self.monitor,
                 settings.scheduler.interval_seconds,
                 {i.id: i.interval_seconds for i in self.monitor.catalog if i.interval_seconds},
-                on_config_events=self.recorder.record_config_events,
+                on_config_events=self.on_config_events,
                 initial_spread=settings.scheduler.initial_spread_seconds,
             )
             if enabled
@@ -54,8 +63,15 @@ class HealthSystem:
         )
         self._maintenance: asyncio.Task[None] | None = None
 
+    def on_config_events(self, events: list[ConfigEvent]) -> None:
+        self.recorder.record_config_events(events)
+        if self.alerts is not None:
+            self.alerts.on_config_events(events)
+
     async def start(self) -> None:
         self.recorder.start()
+        if self.alerts is not None:
+            await self.alerts.start()
         if self.scheduler is not None:
             self.scheduler.start()
             self._maintenance = asyncio.create_task(self._maintain_forever())
@@ -68,6 +84,8 @@ class HealthSystem:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        if self.alerts is not None:
+            await self.alerts.stop()
         await self.monitor.aclose()
         await asyncio.to_thread(self.recorder.stop)
         self.store.close()

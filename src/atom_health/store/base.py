@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+from atom_health.alerting.models import Alert, Delivery
 from atom_health.history.analytics import counts_of
 from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.results import Status
@@ -29,6 +30,20 @@ class Store(ABC):
 
     @abstractmethod
     def add_config_events(self, events: Sequence[ConfigEvent]) -> None: ...
+
+    @abstractmethod
+    def save_alert(self, alert: Alert) -> None:
+        """Insert a new alert (``id`` None; the id is set on it) or update a known one."""
+
+    @abstractmethod
+    def add_delivery(self, delivery: Delivery) -> None: ...
+
+    @abstractmethod
+    def alerts(self, *, open_only: bool = False, limit: int = 100) -> list[Alert]:
+        """Newest first."""
+
+    @abstractmethod
+    def deliveries(self, alert_ids: Sequence[int]) -> list[Delivery]: ...
 
     # -- reading ---------------------------------------------------------------------------
 

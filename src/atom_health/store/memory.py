@@ -7,6 +7,7 @@ import dataclasses
 import threading
 from collections.abc import Sequence
 
+from atom_health.alerting.models import Alert, Delivery
 from atom_health.history.analytics import counts_of
 from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.results import Status
@@ -21,6 +22,32 @@ class MemoryStore(Store):
         self._events: list[ConfigEvent] = []
         self._rollups: dict[tuple[str, str, float], Rollup] = {}
         self._meta: dict[str, float] = {}
+        self._alerts: dict[int, Alert] = {}
+        self._deliveries: list[Delivery] = []
+
+    def save_alert(self, alert: Alert) -> None:
+        with self._lock:
+            if alert.id is None:
+                alert.id = len(self._alerts) + 1
+            self._alerts[alert.id] = alert.snapshot()
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._deliveries.append(delivery)
+
+    def alerts(self, *, open_only: bool = False, limit: int = 100) -> list[Alert]:
+        with self._lock:
+            found = [
+                a.snapshot()
+                for a in self._alerts.values()
+                if not open_only or a.resolved_at is None
+            ]
+        return sorted(found, key=lambda a: -a.opened_at)[:limit]
+
+    def deliveries(self, alert_ids: Sequence[int]) -> list[Delivery]:
+        wanted = set(alert_ids)
+        with self._lock:
+            return [d for d in self._deliveries if d.alert_id in wanted]
 
     def add_results(self, records: Sequence[CheckRecord]) -> None:
         with self._lock:

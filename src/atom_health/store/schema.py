@@ -82,3 +82,33 @@ meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Float, nullable=False),
 )
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("services", Text, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("route", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("opened_at", Float, nullable=False),
+    Column("resolved_at", Float),
+    Index("ix_alerts_opened", "opened_at"),
+)
+
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alert_id", Id, nullable=False),
+    Column("notifier", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("ok", Integer, nullable=False),
+    Column("error", Text),
+    Index("ix_alert_deliveries_alert", "alert_id"),
+)

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from atom_health.alerting.models import Alert, Delivery
 from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.results import Status
 from atom_health.store import schema
@@ -130,6 +131,78 @@ class SqlStore(Store):
                 connection.execute(
                     insert(schema.config_events), [dataclasses.asdict(e) for e in events]
                 )
+
+    def save_alert(self, alert: Alert) -> None:
+        table = schema.alerts
+        values = {
+            "key": alert.key,
+            "kind": alert.kind,
+            "services": ",".join(alert.services),
+            "severity": alert.severity,
+            "route": alert.route,
+            "title": alert.title,
+            "message": alert.message,
+            "opened_at": alert.opened_at,
+            "resolved_at": alert.resolved_at,
+        }
+        with self.engine.begin() as connection:
+            if alert.id is None:
+                result = connection.execute(insert(table).values(**values).returning(table.c.id))
+                alert.id = int(result.scalar_one())
+            else:
+                connection.execute(update(table).where(table.c.id == alert.id).values(**values))
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        row = {
+            "alert_id": delivery.alert_id,
+            "notifier": delivery.notifier,
+            "action": delivery.action,
+            "attempt": delivery.attempt,
+            "at": delivery.at,
+            "ok": int(delivery.ok),
+            "error": delivery.error,
+        }
+        with self.engine.begin() as connection:
+            connection.execute(insert(schema.alert_deliveries).values(**row))
+
+    def alerts(self, *, open_only: bool = False, limit: int = 100) -> list[Alert]:
+        table = schema.alerts
+        query = select(table).order_by(table.c.opened_at.desc()).limit(limit)
+        if open_only:
+            query = query.where(table.c.resolved_at.is_(None))
+        with self.engine.connect() as connection:
+            return [
+                Alert(
+                    key=row.key,
+                    kind=row.kind,
+                    services=row.services.split(",") if row.services else [],
+                    severity=row.severity,
+                    route=row.route,
+                    title=row.title,
+                    message=row.message,
+                    opened_at=row.opened_at,
+                    resolved_at=row.resolved_at,
+                    id=row.id,
+                )
+                for row in connection.execute(query)
+            ]
+
+    def deliveries(self, alert_ids: Sequence[int]) -> list[Delivery]:
+        table = schema.alert_deliveries
+        query = select(table).where(table.c.alert_id.in_(list(alert_ids))).order_by(table.c.at)
+        with self.engine.connect() as connection:
+            return [
+                Delivery(
+                    alert_id=row.alert_id,
+                    notifier=row.notifier,
+                    action=row.action,
+                    attempt=row.attempt,
+                    at=row.at,
+                    ok=bool(row.ok),
+                    error=row.error,
+                )
+                for row in connection.execute(query)
+            ]
 
     def results(
         self,

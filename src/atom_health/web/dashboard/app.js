@@ -149,7 +149,30 @@ function renderList() {
   applyFilters();
 }
 
+async function loadAlerts() {
+  const data = await getJSON("api/alerts?open=true&limit=50");
+  $("alert-count").textContent = `(${data.open_alerts})`;
+  const banner = $("maintenance");
+  banner.hidden = data.maintenance.length === 0;
+  banner.textContent = `Maintenance now: ${data.maintenance.join(", ")} (alerts silenced)`;
+  $("alert-list").replaceChildren(...(data.alerts.length ? data.alerts.map((alert) => {
+    const item = el("li", { "data-severity": alert.severity }, `${alert.title}: ${alert.message}`);
+    const sent = alert.deliveries.filter((d) => d.ok).map((d) => d.notifier);
+    item.appendChild(el("span", { class: "note" },
+      ` — since ${new Date(alert.opened_at).toLocaleTimeString()}, ${alert.route === "vendor" ? "vendor, " : ""}` +
+      (sent.length ? `sent to ${[...new Set(sent)].join(", ")}` : "not sent yet")));
+    return item;
+  }) : [el("li", { class: "note" }, "None")]));
+}
+
+let alertsTimer = null;
+function refreshAlertsSoon() {
+  if (alertsTimer) return;
+  alertsTimer = setTimeout(() => { alertsTimer = null; loadAlerts().catch(() => {}); }, 1000);
+}
+
 async function loadDashboard() {
+  loadAlerts().catch(() => {});
   const data = await getJSON("api/dashboard");
   for (const service of data.services) state.rows.set(service.service, service);
   renderSummary(data.summary, data.timestamp);
@@ -197,6 +220,7 @@ function connect() {
     const update = JSON.parse(event.data);
     mergeRow(update.row);
     renderSummary(update.summary, update.row.checked_at);
+    refreshAlertsSoon();
   });
 }
 

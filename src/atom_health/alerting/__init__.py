@@ -1,0 +1,1 @@
+"""Alerting: rules, notifiers (one module each), and the dispatcher that delivers."""

@@ -1,0 +1,117 @@
+"""Alerting settings (the ``alerting:`` section of the config file), with sensible defaults."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Route = Literal["own", "vendor"]
+
+
+def _own_route() -> list[Route]:
+    return ["own"]
+
+
+def _both_routes() -> list[Route]:
+    return ["own", "vendor"]
+
+
+def _log_only() -> list[Notifier]:
+    return [LogNotifier(type="log")]
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleOverride(_Strict):
+    """Thresholds for one integration, under ``alerting.per_integration.<id>``."""
+
+    failure_threshold: int | None = Field(default=None, ge=1, le=1000)
+    success_threshold: int | None = Field(default=None, ge=1, le=1000)
+    latency_threshold_ms: float | None = Field(default=None, gt=0)
+
+
+class FlappingSettings(_Strict):
+    window_seconds: float = Field(default=900, gt=0)
+    max_changes: int = Field(
+        default=4, ge=2, description="Status changes in the window that mean flapping"
+    )
+
+
+class MaintenanceWindow(_Strict):
+    """Silences alerts. One-off (``start``/``end``) or recurring (``weekdays`` + times, UTC)."""
+
+    name: str = "maintenance"
+    services: list[str] = Field(default_factory=list, description="Empty: every integration")
+    start: datetime | None = None
+    end: datetime | None = None
+    weekdays: list[Weekday] = Field(default_factory=list)
+    start_time: time | None = None
+    end_time: time | None = None
+
+
+class WebhookNotifier(_Strict):
+    type: Literal["webhook"]
+    url: str = Field(pattern=r"^https?://")
+    secret_env: EnvName | None = Field(default=None, description="Variable holding the HMAC key")
+    timeout_seconds: float = Field(default=5, gt=0, le=60)
+    routes: list[Route] = Field(default_factory=_own_route)
+
+
+class SlackNotifier(_Strict):
+    type: Literal["slack"]
+    url_env: EnvName = Field(description="Variable holding the incoming-webhook URL (a secret)")
+    timeout_seconds: float = Field(default=5, gt=0, le=60)
+    routes: list[Route] = Field(default_factory=_own_route)
+
+
+class EmailNotifier(_Strict):
+    type: Literal["email"]
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    sender: str
+    recipients: list[str] = Field(min_length=1)
+    timeout_seconds: float = Field(default=10, gt=0, le=120)
+    routes: list[Route] = Field(default_factory=_own_route)
+
+
+class LogNotifier(_Strict):
+    type: Literal["log"]
+    routes: list[Route] = Field(default_factory=_both_routes)
+
+
+Notifier = Annotated[
+    WebhookNotifier | SlackNotifier | EmailNotifier | LogNotifier, Field(discriminator="type")
+]
+
+
+class AlertingSettings(_Strict):
+    enabled: bool = True
+    dashboard_url: str = Field(default="http://127.0.0.1:8000/", description="Linked from alerts")
+    failure_threshold: int = Field(default=2, ge=1, le=1000, description="Bad checks to open")
+    success_threshold: int = Field(default=2, ge=1, le=1000, description="Good checks to resolve")
+    critical_failure_threshold: int = Field(default=1, ge=1, le=1000)
+    send_on_resolved: bool = True
+    group_threshold: int = Field(
+        default=3, ge=2, description="This many unhealthy at once: one alert"
+    )
+    latency_threshold_ms: float | None = Field(default=None, gt=0, description="Off when null")
+    latency_checks: int = Field(default=3, ge=1)
+    reminder_interval_seconds: float = Field(default=3600, ge=300, description="At least 5 minutes")
+    vendor_incidents: bool = Field(default=True, description="Informational alerts, route vendor")
+    flapping: FlappingSettings = Field(default_factory=FlappingSettings)
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
+    per_integration: dict[str, RuleOverride] = Field(default_factory=dict)
+    delivery_attempts: int = Field(default=8, ge=1, le=50)
+    delivery_backoff_max_seconds: float = Field(default=60, gt=0)
+    notifiers: list[Notifier] = Field(default_factory=_log_only)
