@@ -55,6 +55,16 @@ FAST_PROBES = ProbeSettings(
 )
 
 
+def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Poll ``condition`` until it is true; fail the test after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="session")
 def simulator() -> Iterator[Simulator]:
     with Simulator() as running:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from atom_health.store import MemoryStore
 from atom_health.system import HealthSystem
 from atom_health.web.app import create_app
 from atom_health.web.threaded_server import ThreadedServer, free_port
-from tests.conftest import FAST_PROBES
+from tests.conftest import FAST_PROBES, wait_for
 
 WEBHOOK_SECRET = "whk-Secret-4f9Q2x7Lm"
 SLACK_URL_VAR = "ALERTS_SLACK_WEBHOOK_URL"
@@ -80,13 +80,6 @@ def mailbox() -> Iterator[Mailbox]:
     box.port = controller.port  # type: ignore[attr-defined]
     yield box
     controller.stop()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 @pytest.fixture

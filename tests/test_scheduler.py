@@ -16,16 +16,9 @@ from atom_health.store import MemoryStore
 from atom_health.system import HealthSystem
 from atom_health.web.app import create_app
 from atom_health.web.threaded_server import ThreadedServer
-from tests.conftest import FAST_PROBES
+from tests.conftest import FAST_PROBES, wait_for
 
 WATCHED = ["github", "stripe", "slack"]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 @pytest.fixture

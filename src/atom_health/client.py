@@ -16,6 +16,7 @@ import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -61,6 +62,34 @@ def _history_params(since: datetime | None, until: datetime | None, status: Stat
     return params
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One API request and the model of its answer: shared by the sync and async clients."""
+
+    path: str
+    params: dict[str, Any]
+    model: type[BaseModel]
+
+
+def _flags(check_api: bool, refresh: bool) -> dict[str, Any]:
+    return {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
+
+
+def _service_call(name: str, check_api: bool, refresh: bool) -> _Call:
+    return _Call(f"/api/{name}/health", _flags(check_api, refresh), ServiceHealth)
+
+
+def _overview_call(check_api: bool, refresh: bool) -> _Call:
+    return _Call("/api/integrations/health", _flags(check_api, refresh), Overview)
+
+
+_CONFIGURATION_CALL = _Call("/api/integrations/config", {}, ConfigurationReport)
+
+
+def _history_call(name: str, params: dict[str, Any]) -> _Call:
+    return _Call(f"/api/integrations/{name}/history", params, HistoryPage)
+
+
 def _parse(response: httpx.Response, model: type[M]) -> M:
     if response.status_code >= 400:
         try:
@@ -104,16 +133,20 @@ class HealthClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _get(self, call: _Call) -> Any:
+        return _parse(self._http.get(call.path, params=call.params), call.model)
+
     def service(self, name: str, *, check_api: bool = True, refresh: bool = False) -> ServiceHealth:
-        params = {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
-        return _parse(self._http.get(f"/api/{name}/health", params=params), ServiceHealth)
+        result: ServiceHealth = self._get(_service_call(name, check_api, refresh))
+        return result
 
     def overview(self, *, check_api: bool = True, refresh: bool = False) -> Overview:
-        params = {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
-        return _parse(self._http.get("/api/integrations/health", params=params), Overview)
+        result: Overview = self._get(_overview_call(check_api, refresh))
+        return result
 
     def configuration(self) -> ConfigurationReport:
-        return _parse(self._http.get("/api/integrations/config"), ConfigurationReport)
+        result: ConfigurationReport = self._get(_CONFIGURATION_CALL)
+        return result
 
     def history(
         self,
