@@ -140,6 +140,7 @@ def probes_per_second(workdir: Path) -> None:
                 {
                     "integrations": synthetic(64, target, "/", {"scheme": "none"}),
                     "probes": {"vendor_status": False, "concurrency": 200},
+                    "history": {"database_url": f"sqlite:///{workdir / 'history.db'}"},
                 }
             )
         )

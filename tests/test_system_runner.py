@@ -119,6 +119,12 @@ def test_test_command_reports_scores_and_exit_codes(tmp_path: Path, simulator: S
     assert passing.exit_code == 0, passing.output
     assert unknown.exit_code == 2
     assert "Unknown integration: myspace" in unknown.output
+    unreachable = runner.invoke(
+        app, ["test", "--url", "http://ops:Pa55w0rdXy@127.0.0.1:1", *reports]
+    )
+    assert unreachable.exit_code == 2
+    assert "cannot reach atom-health at http://127.0.0.1:1" in unreachable.output
+    assert "Pa55w0rdXy" not in unreachable.output
     report = TestReport.model_validate_json((tmp_path / "r.json").read_text())
     assert [i.service for i in report.integrations] == ["stripe", "googledrive"]  # the last run
     assert report.ok is True

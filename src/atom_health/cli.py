@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -260,10 +261,11 @@ def run_integration_tests(
             running = load_system(config, scheduler=False, database_url="memory://")
             target = stack.enter_context(ThreadedServer(create_app(running))).url
         client = stack.enter_context(httpx.Client(base_url=target.rstrip("/"), timeout=60))
+        shown = re.sub(r"//[^/@]*@", "//", target)  # never print credentials in the URL
         try:
             known = known_services(client)
         except httpx.HTTPError as exc:
-            raise fail(f"cannot reach atom-health at {target} ({type(exc).__name__})") from None
+            raise fail(f"cannot reach atom-health at {shown} ({type(exc).__name__})") from None
         chosen = [name.lower() for name in services] if services else known
         unknown = [name for name in chosen if name not in known and name != "google-drive"]
         if unknown:
@@ -271,7 +273,7 @@ def run_integration_tests(
         chosen = ["googledrive" if name == "google-drive" else name for name in chosen]
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("Testing integrations", total=len(chosen))
-            report = run_tests(client, chosen, target, lambda _: progress.advance(task))
+            report = run_tests(client, chosen, shown, lambda _: progress.advance(task))
     json_report.write_text(report.model_dump_json(indent=2), encoding="utf-8")
     html_report.write_text(render_html(report), encoding="utf-8")
     if as_json:

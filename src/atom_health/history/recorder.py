@@ -68,19 +68,22 @@ class Recorder:
         return done.wait(timeout)
 
     def _run(self) -> None:
+        """Collect for up to ``flush_interval`` after the first item, then write one batch:
+        one transaction per batch, not per result. A flush or a stop writes at once."""
         stopping = False
         while not stopping:
-            batch: list[_Item] = []
             try:
                 item = self._queue.get(timeout=self.flush_interval)
             except queue.Empty:
                 continue
+            batch: list[_Item] = []
+            deadline = time.monotonic() + self.flush_interval
             while item is not None:
                 batch.append(item)
                 if len(batch) >= self.batch_size or isinstance(item, threading.Event):
                     break
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
             stopping = item is None

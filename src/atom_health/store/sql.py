@@ -104,7 +104,19 @@ class SqlStore(Store):
     def add_results(self, records: Sequence[CheckRecord]) -> None:
         if not records:
             return
-        rows = [{**dataclasses.asdict(r), "status": r.status.value} for r in records]
+        rows = [  # plain dicts: dataclasses.asdict copies deeply and costs ~10x more
+            {
+                "integration": r.integration,
+                "checked_at": r.checked_at,
+                "status": r.status.value,
+                "category": r.category,
+                "latency_ms": r.latency_ms,
+                "http_status": r.http_status,
+                "vendor_state": r.vendor_state,
+                "message": r.message,
+            }
+            for r in records
+        ]
         with self.engine.begin() as connection:
             connection.execute(insert(_R), rows)
 
