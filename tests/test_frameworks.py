@@ -28,7 +28,7 @@ from atom_health.web.bridge import create_bridge
 from atom_health.web.flask import AtomHealth, requires_integration
 from atom_health.web.gates import require_healthy
 from atom_health.web.threaded_server import ThreadedServer, free_port
-from tests.conftest import FAST_PROBES
+from tests.conftest import FAST_PROBES, wait_for
 
 # Fields that differ between two runs of one check: times, and what the store holds an
 # instant after the first checks (the recorder writes in the background).
@@ -310,6 +310,7 @@ def test_client_returns_typed_results(fastapi_url: str) -> None:
         zoom = client.service("zoom")
         overview = client.overview()
         configuration = client.configuration()
+        wait_for(lambda: client.history("zoom").total >= 1)  # written within the flush interval
         history = client.history("zoom", limit=5)
         with pytest.raises(HealthClientError) as unknown:
             client.service("orkut")
