@@ -30,6 +30,7 @@ class Recorder:
         self.batch_size = batch_size
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._wake = threading.Event()  # set by flush and stop only: recording never wakes it
         self._tracker: IncidentTracker | None = None
         self.written = 0
         self.failures = 0
@@ -48,6 +49,7 @@ class Recorder:
         """Write everything still queued, then stop the thread."""
         if self._thread is not None:
             self._queue.put(None)
+            self._wake.set()
             self._thread.join(timeout)
             self._thread = None
 
@@ -65,42 +67,31 @@ class Recorder:
             return True
         done = threading.Event()
         self._queue.put(done)
+        self._wake.set()
         return done.wait(timeout)
 
     def _run(self) -> None:
-        """Collect for up to ``flush_interval`` after the first item, then write one batch:
-        one transaction per batch, not per result. A flush or a stop writes at once."""
+        """Every ``flush_interval`` (or at once on flush or stop), write what has queued up:
+        one transaction per batch. Recording a result only enqueues it; it never wakes this
+        thread, so a busy engine pays no thread switch per result."""
         stopping = False
         while not stopping:
-            try:
-                item = self._queue.get(timeout=self.flush_interval)
-            except queue.Empty:
-                continue
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
             batch: list[_Item] = []
-            deadline = time.monotonic() + self.flush_interval
-            while item is not None:
-                batch.append(item)
-                if len(batch) >= self.batch_size or isinstance(item, threading.Event):
-                    break
+            while True:
                 try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            stopping = item is None
+                if item is None:
+                    stopping = True
+                    continue
+                batch.append(item)
+                if len(batch) >= self.batch_size:
+                    self._write(batch)
+                    batch = []
             self._write(batch)
-            if stopping:
-                self._drain()
-
-    def _drain(self) -> None:
-        rest: list[_Item] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                rest.append(item)
-        self._write(rest)
 
     def _write(self, batch: list[_Item]) -> None:
         records = [i for i in batch if isinstance(i, CheckRecord)]

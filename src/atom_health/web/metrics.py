@@ -14,6 +14,16 @@ _BREAKER = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 _LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+class _Series:
+    """One integration's metric children, so a result costs no label lookups."""
+
+    def __init__(self, metrics: HealthMetrics, name: str) -> None:
+        self.status = {s: metrics.status.labels(name, s.value) for s in Status}
+        self.up = metrics.up.labels(name)
+        self.checks = {s: metrics.checks.labels(name, s.value) for s in Status}
+        self.latency = metrics.latency.labels(name)
+
+
 class HealthMetrics:
     def __init__(self, catalog: Catalog) -> None:
         self.known = {integration.id for integration in catalog}
@@ -56,6 +66,7 @@ class HealthMetrics:
             ["integration"],
             registry=r,
         )
+        self._series: dict[str, _Series] = {}
         self.scheduler_lag = Gauge(
             "atom_health_scheduler_lag_seconds",
             "How late the scheduler started the last due check",
@@ -63,17 +74,20 @@ class HealthMetrics:
         )
 
     def observe(self, result: ServiceHealth) -> None:
-        """Monitor subscriber: count one fresh result."""
+        """Monitor subscriber: count one fresh result (label children are looked up once)."""
         name = result.service
         if name not in self.known:
             return
-        for status in Status:
-            self.status.labels(name, status.value).set(1.0 if status is result.status else 0.0)
-        self.up.labels(name).set(_UP[result.status])
-        self.checks.labels(name, result.status.value).inc()
+        series = self._series.get(name)
+        if series is None:
+            series = self._series[name] = _Series(self, name)
+        for status, gauge in series.status.items():
+            gauge.set(1.0 if status is result.status else 0.0)
+        series.up.set(_UP[result.status])
+        series.checks[result.status].inc()
         api = result.checks.api_access
         if api.latency_ms is not None:
-            self.latency.labels(name).observe(api.latency_ms / 1000)
+            series.latency.observe(api.latency_ms / 1000)
         if api.category is not None:
             self.failures.labels(name, api.category.value).inc()
 
