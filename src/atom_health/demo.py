@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from atom_health.config import HistorySettings, SchedulerSettings, Settings
 from atom_health.simulator import Simulator
 from atom_health.system import HealthSystem
 
 # What a newcomer sees: most healthy, and one of each kind of trouble.
-DEMO_FAULTS = {
+DEMO_FAULTS: dict[str, dict[str, Any]] = {
     "slack": {"fault": "reject"},  # credentials refused: unhealthy, names SLACK_BOT_TOKEN
     "github": {"fault": "slow", "delay_ms": 2500},  # over the 2 s threshold: degraded
     "stripe": {"fault": None, "status_page": "incident"},  # works, vendor incident: degraded
@@ -17,7 +19,7 @@ NOT_CONFIGURED = ("trello",)  # its variables are left out: unhealthy, names the
 
 def demo_system(simulator: Simulator, check_every: float = 15.0) -> HealthSystem:
     for provider, fault in DEMO_FAULTS.items():
-        simulator.set_fault(provider, **fault)  # type: ignore[arg-type]
+        simulator.set_fault(provider, **fault)
     environ = {
         name: value
         for name, value in simulator.environment().items()

@@ -192,15 +192,8 @@ async function checkNow(service, button) {
   button.setAttribute("aria-busy", "true");
   button.disabled = true;
   try {
-    const result = await getJSON(`api/${encodeURIComponent(service)}/health?refresh=true`);
-    mergeRow({
-      service: result.service, name: result.name, criticality: result.criticality,
-      status: result.status, message: result.message, configured: result.configured,
-      missing_env_vars: result.checks.configuration.missing_env_vars,
-      category: result.checks.api_access.category,
-      vendor_incident: result.checks.vendor_status && (result.checks.vendor_status.incidents[0] || null),
-      latency_ms: result.checks.api_access.latency_ms, checked_at: result.timestamp,
-    });
+    await getJSON(`api/${encodeURIComponent(service)}/health?refresh=true`);
+    await loadDashboard();  // rows are built by the server, in one place
   } finally {
     button.removeAttribute("aria-busy");
     button.disabled = false;
