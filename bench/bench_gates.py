@@ -12,9 +12,9 @@ from fastapi import Depends, FastAPI
 
 from atom_health.config import ProbeSettings, Settings
 from atom_health.monitor import HealthMonitor
+from atom_health.serving import ThreadedServer
 from atom_health.simulator import Simulator
 from atom_health.web.gates import gate_detail, require_healthy
-from atom_health.web.threaded_server import ThreadedServer
 
 ROUNDS = 20_000
 

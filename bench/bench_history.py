@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from atom_health.history import rollups
 from atom_health.history.queries import window_stats, with_history
-from atom_health.history.records import CheckRecord
-from atom_health.results import Criticality, Overview, OverviewSummary, ServiceSummary, Status
+from atom_health.model.history import CheckRecord
+from atom_health.model.results import Criticality, Overview, OverviewSummary, ServiceSummary, Status
 from atom_health.store.base import Store
 from atom_health.store.sql import SqlStore
 
@@ -82,7 +83,7 @@ def run(label: str, store: Store) -> None:
         store.add_results(batch)
     insert_s = time.perf_counter() - started
     started = time.perf_counter()
-    written, deleted = store.maintain(now, raw_retention=30 * 86_400)
+    written, deleted = rollups.maintain(store, now, raw_retention=30 * 86_400)
     maintain_s = time.perf_counter() - started
     d30 = median_ms(lambda: window_stats(store, "stripe", now - 30 * 86_400, now, now), 15)
     d90 = median_ms(lambda: window_stats(store, "stripe", now - 90 * 86_400, now, now), 15)

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 
 import httpx
 
-from atom_health.web.threaded_server import free_port
+from atom_health.model.stats import nearest_rank
+from atom_health.serving import free_port
 
 
 def per_call_seconds(function: Callable[[], object], calls: int, repeats: int = 5) -> float:
@@ -27,8 +28,7 @@ def per_call_seconds(function: Callable[[], object], calls: int, repeats: int = 
 
 
 def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+    return nearest_rank(sorted(samples), fraction)
 
 
 def latencies_ms(client: httpx.Client, path: str, requests: int, warmup: int = 200) -> list[float]:

@@ -16,11 +16,11 @@ from playwright.sync_api import Browser
 from atom_health.catalog import build_catalog
 from atom_health.config import ProbeSettings, Settings
 from atom_health.monitor import HealthMonitor
+from atom_health.serving import ThreadedServer
 from atom_health.simulator import CREDENTIALS, Simulator
 from atom_health.store import MemoryStore, Store
 from atom_health.system import HealthSystem
 from atom_health.web.app import create_app
-from atom_health.web.threaded_server import ThreadedServer
 
 # Every built-in integration's required variables, as plain test values.
 FULL_ENV: dict[str, str] = {

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from atom_health.web.threaded_server import free_port
+from atom_health.serving import free_port
 
 
 def _unavailable(message: str) -> None:

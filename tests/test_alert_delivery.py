@@ -20,11 +20,11 @@ from starlette.routing import Route
 
 from atom_health.alerting.notifiers.webhook import signature
 from atom_health.config import HistorySettings, SchedulerSettings, Settings
+from atom_health.serving import ThreadedServer, free_port
 from atom_health.simulator import Simulator
 from atom_health.store import MemoryStore
 from atom_health.system import HealthSystem
 from atom_health.web.app import create_app
-from atom_health.web.threaded_server import ThreadedServer, free_port
 from tests.conftest import FAST_PROBES, wait_for
 
 WEBHOOK_SECRET = "whk-Secret-4f9Q2x7Lm"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from atom_health.alerting.rules import AlertEngine
-from atom_health.alerting.settings import AlertingSettings, MaintenanceWindow, RuleOverride
-from atom_health.history.records import ConfigEvent
-from atom_health.results import (
+from atom_health.config.alerting import AlertingSettings, MaintenanceWindow, RuleOverride
+from atom_health.model.history import ConfigEvent
+from atom_health.model.results import (
     ApiAccessCheck,
     Category,
     Checks,
@@ -18,7 +18,7 @@ from atom_health.results import (
     VendorState,
     VendorStatus,
 )
-from atom_health.vocabulary import Criticality
+from atom_health.model.vocabulary import Criticality
 
 CRITICALITY = {"zoom": Criticality.critical, "notion": Criticality.normal, "trello": Criticality.normal,
                "hubspot": Criticality.normal, "jira": Criticality.normal}  # fmt: skip

@@ -12,7 +12,7 @@ from atom_health.catalog import build_catalog
 from atom_health.checks.vendor_status import PARSERS, unknown
 from atom_health.classify import attribute_to_vendor, check_status_for, classify, overall_status
 from atom_health.config import Settings
-from atom_health.results import (
+from atom_health.model.results import (
     ApiAccessCheck,
     Category,
     CheckStatus,

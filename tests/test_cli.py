@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from atom_health.cli import app
-from atom_health.web.threaded_server import free_port
+from atom_health.serving import free_port
 from tests.conftest import FULL_ENV
 
 runner = CliRunner()

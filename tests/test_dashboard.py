@@ -11,11 +11,11 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from atom_health.config import HistorySettings, SchedulerSettings, Settings
+from atom_health.serving import ThreadedServer
 from atom_health.simulator import Simulator
 from atom_health.store import MemoryStore
 from atom_health.system import HealthSystem
 from atom_health.web.app import create_app
-from atom_health.web.threaded_server import ThreadedServer
 from tests.conftest import FAST_PROBES
 
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"

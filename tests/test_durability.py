@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import yaml
 
+from atom_health.serving import free_port
 from atom_health.simulator import Simulator
-from atom_health.web.threaded_server import free_port
 
 
 @contextmanager

@@ -19,15 +19,15 @@ from werkzeug.serving import make_server
 
 from atom_health.client import AsyncHealthClient, HealthClient, HealthClientError
 from atom_health.config import HistorySettings, SchedulerSettings, Settings
-from atom_health.results import ServiceSummary
+from atom_health.frameworks.bridge import create_bridge
+from atom_health.frameworks.flask import AtomHealth, requires_integration
+from atom_health.model.results import ServiceSummary
+from atom_health.serving import ThreadedServer, free_port
 from atom_health.simulator import Simulator
 from atom_health.store import MemoryStore
 from atom_health.system import HealthSystem
 from atom_health.web.app import create_app
-from atom_health.web.bridge import create_bridge
-from atom_health.web.flask import AtomHealth, requires_integration
 from atom_health.web.gates import require_healthy
-from atom_health.web.threaded_server import ThreadedServer, free_port
 from tests.conftest import FAST_PROBES, wait_for
 
 # Fields that differ between two runs of one check: times, and what the store holds an

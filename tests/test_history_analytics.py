@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from atom_health.history.analytics import (
-    counts_of,
-    incident_stats,
-    incidents_from,
-    percentiles,
-    uptime_percentages,
-)
-from atom_health.history.records import CheckRecord, Incident
-from atom_health.results import Status
-from atom_health.store.maintenance import rollups_of
+from atom_health.history.analytics import incident_stats, incidents_from, uptime_percentages
+from atom_health.history.rollups import rollups_of
+from atom_health.model.history import CheckRecord, Incident, counts_of
+from atom_health.model.results import Status
+from atom_health.model.stats import percentiles
 
 H, U, D = Status.healthy, Status.unhealthy, Status.degraded
 

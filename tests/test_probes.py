@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from atom_health.config import Settings
+from atom_health.model.results import ServiceHealth
 from atom_health.monitor import HealthMonitor
-from atom_health.results import ServiceHealth
 from atom_health.simulator import PROVIDERS, Simulator
 from tests.conftest import FAST_PROBES
 

@@ -9,13 +9,13 @@ import httpx
 import pytest
 
 from atom_health.config import SchedulerSettings, Settings
-from atom_health.history.scheduler import ConfigurationWatcher
 from atom_health.monitor import HealthMonitor
+from atom_health.scheduling import ConfigurationWatcher
+from atom_health.serving import ThreadedServer
 from atom_health.simulator import Simulator
 from atom_health.store import MemoryStore
 from atom_health.system import HealthSystem
 from atom_health.web.app import create_app
-from atom_health.web.threaded_server import ThreadedServer
 from tests.conftest import FAST_PROBES, wait_for
 
 WATCHED = ["github", "stripe", "slack"]

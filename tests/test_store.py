@@ -9,10 +9,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from atom_health.history.records import CheckRecord, ConfigEvent, Incident
-from atom_health.results import Status
+from atom_health.history import rollups
+from atom_health.history.rollups import DAY, HOUR
+from atom_health.model.history import CheckRecord, ConfigEvent, Incident
+from atom_health.model.results import Status
 from atom_health.store import MemoryStore, Store
-from atom_health.store.maintenance import DAY, HOUR
 from atom_health.store.schema import metadata
 from atom_health.store.sql import SqlStore
 
@@ -80,7 +81,7 @@ def test_counts_split_by_outcome_and_vendor(backend: Store) -> None:
         record(T0 + 4, Status.healthy, name="slack"),
     ])  # fmt: skip
 
-    counts = backend.counts(["zoom", "slack", "github"], T0, T0 + 10)
+    counts = rollups.counts(backend, ["zoom", "slack", "github"], T0, T0 + 10)
 
     zoom = counts["zoom"]
     assert (zoom.total, zoom.healthy, zoom.degraded, zoom.unhealthy, zoom.vendor_outage) == (
@@ -141,24 +142,27 @@ def test_maintenance_rolls_up_then_prunes_and_counts_stay_the_same(backend: Stor
     ]  # fmt: skip
     backend.add_results(records)
     window = (T0, T0 + 3 * DAY)
-    before = backend.counts(["zoom"], *window)["zoom"]
+    before = rollups.counts(backend, ["zoom"], *window)["zoom"]
 
-    written, deleted = backend.maintain(now=T0 + 3 * DAY + 10, raw_retention=DAY)
+    written, deleted = rollups.maintain(backend, now=T0 + 3 * DAY + 10, raw_retention=DAY)
 
     assert deleted == 2 * 24 * 60  # raw results older than one day are gone...
     assert written == 3 * 24 + 3  # ...after 72 hourly and 3 daily rollups were written
-    after = backend.counts(["zoom"], *window)["zoom"]
+    after = rollups.counts(backend, ["zoom"], *window)["zoom"]
     assert (after.total, after.healthy, after.unhealthy) == (
         before.total,
         before.healthy,
         before.unhealthy,
     )
-    first_day = backend.counts(["zoom"], T0, T0 + DAY)["zoom"]
+    first_day = rollups.counts(backend, ["zoom"], T0, T0 + DAY)["zoom"]
     assert (first_day.total, first_day.unhealthy) == (1440, 60)  # from rollups alone
     hours = backend.rollups("zoom", "hour", T0 + 10 * HOUR, T0 + 11 * HOUR)
     assert hours[0].counts.unhealthy == 60
     assert hours[0].latency_count == 60
-    assert backend.maintain(now=T0 + 3 * DAY + 20, raw_retention=DAY) == (0, 0)  # idempotent
+    assert rollups.maintain(backend, now=T0 + 3 * DAY + 20, raw_retention=DAY) == (
+        0,
+        0,
+    )  # idempotent
 
 
 def test_counts_from_rollups_and_raw_equal_raw_alone(backend: Store) -> None:
@@ -171,12 +175,14 @@ def test_counts_from_rollups_and_raw_equal_raw_alone(backend: Store) -> None:
         (T0 + 1234, T0 + 5 * HOUR + 99),
         (T0 + 3 * HOUR, T0 + 3 * HOUR + 60),
     ]
-    before = [backend.counts(["zoom"], *w)["zoom"] for w in windows]
+    before = [rollups.counts(backend, ["zoom"], *w)["zoom"] for w in windows]
 
-    backend.maintain(now=T0 + 8 * HOUR + 5, raw_retention=30 * DAY)  # rolls up, prunes nothing
+    rollups.maintain(
+        backend, now=T0 + 8 * HOUR + 5, raw_retention=30 * DAY
+    )  # rolls up, prunes nothing
 
-    assert any(source == "rollups" for _, _, source in backend.plan(*windows[1]))
-    assert [backend.counts(["zoom"], *w)["zoom"] for w in windows] == before
+    assert any(source == "rollups" for _, _, source in rollups.plan(backend, *windows[1]))
+    assert [rollups.counts(backend, ["zoom"], *w)["zoom"] for w in windows] == before
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

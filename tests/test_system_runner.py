@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from atom_health.cli import app
 from atom_health.report.models import TestReport, score_of
+from atom_health.serving import free_port
 from atom_health.simulator import Simulator
-from atom_health.web.threaded_server import free_port
 
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from atom_health.results import (
+from atom_health.model.results import (
     ApiAccessCheck,
     Category,
     CheckStatus,

@@ -19,8 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from atom_health.config import CONFIG_ENV_VAR, ConfigError, load_settings
+from atom_health.model.results import ConfigurationReport, Overview, Status
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
-from atom_health.results import ConfigurationReport, Overview, Status
 
 if TYPE_CHECKING:
     from atom_health.report.models import TestReport
@@ -71,7 +71,9 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 def load_monitor(config: Path | None) -> HealthMonitor:
     try:
-        return HealthMonitor.from_settings(load_settings(config))
+        from atom_health.system import build_monitor
+
+        return build_monitor(load_settings(config))
     except ConfigError as exc:
         raise fail(str(exc)) from None
 
@@ -255,11 +257,10 @@ def run_integration_tests(
     with ExitStack() as stack:
         target = url
         if target is None:
-            from atom_health.web.app import create_app
-            from atom_health.web.threaded_server import ThreadedServer
+            from atom_health.serving import ThreadedServer
 
             running = load_system(config, scheduler=False, database_url="memory://")
-            target = stack.enter_context(ThreadedServer(create_app(running))).url
+            target = stack.enter_context(ThreadedServer(running.web_app())).url
         client = stack.enter_context(httpx.Client(base_url=target.rstrip("/"), timeout=60))
         shown = re.sub(r"//[^/@]*@", "//", target)  # never print credentials in the URL
         try:

@@ -6,7 +6,7 @@
     ...
     watcher.stop()
 
-Results are the server's own models (:mod:`atom_health.results`).
+Results are the server's own models (:mod:`atom_health.model.results`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from atom_health.results import (
+from atom_health.model.results import (
     ConfigurationReport,
     HistoryPage,
     Overview,

@@ -31,7 +31,7 @@ from atom_health.classify import (
     vendor_could_explain,
 )
 from atom_health.config import Settings
-from atom_health.results import (
+from atom_health.model.results import (
     ApiAccessCheck,
     Checks,
     CheckStatus,

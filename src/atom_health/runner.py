@@ -15,9 +15,8 @@ from types import FrameType
 
 import uvicorn
 
-from atom_health.results import Overview
+from atom_health.model.results import Overview
 from atom_health.system import HealthSystem
-from atom_health.web.app import create_app
 
 GRACEFUL_SHUTDOWN_SECONDS = 5  # open dashboards keep event streams; a stop waits no longer
 
@@ -46,7 +45,7 @@ def serve_system(
 ) -> None:
     """Serve until stopped. Once listening, run a first round and call ``ready(url, overview)``."""
     config = uvicorn.Config(
-        create_app(system),
+        system.web_app(),
         host=host,
         port=port,
         log_level=log_level,

@@ -1,5 +1,9 @@
-"""A whole atom-health: the monitor, its history (store + recorder), metrics, the scheduler
-and store maintenance, started and stopped together (by the app's lifespan)."""
+"""The composition root: the one place that builds and wires every part of atom-health.
+
+The monitor (engine), its history (store + recorder), the sinks (live events, metrics),
+alerting, the scheduler and store maintenance are built here, started and stopped together
+(by the web app's lifespan); :meth:`HealthSystem.web_app` builds the app that serves them.
+Nothing else constructs these parts."""
 
 from __future__ import annotations
 
@@ -10,17 +14,26 @@ import os
 import time
 from collections.abc import Mapping
 
+from fastapi import FastAPI
+
 from atom_health.alerting.manager import AlertManager
 from atom_health.config import DATABASE_ENV_VAR, Settings
+from atom_health.history import rollups
 from atom_health.history.recorder import Recorder
-from atom_health.history.records import ConfigEvent
-from atom_health.history.scheduler import Scheduler
+from atom_health.model.history import ConfigEvent
 from atom_health.monitor import HealthMonitor
+from atom_health.scheduling import Scheduler
+from atom_health.sinks.live import LiveUpdates
+from atom_health.sinks.metrics import HealthMetrics
 from atom_health.store import Store, open_store
-from atom_health.web.live import LiveUpdates
-from atom_health.web.metrics import HealthMetrics
+from atom_health.web.app import create_app
 
 log = logging.getLogger(__name__)
+
+
+def build_monitor(settings: Settings, environ: Mapping[str, str] = os.environ) -> HealthMonitor:
+    """The engine alone, for one-shot checks (``atom-health health``): no store, no scheduler."""
+    return HealthMonitor.from_settings(settings, environ)
 
 
 class HealthSystem:
@@ -63,6 +76,10 @@ class HealthSystem:
         )
         self._maintenance: asyncio.Task[None] | None = None
 
+    def web_app(self) -> FastAPI:
+        """The FastAPI app serving this system; its lifespan starts and stops the system."""
+        return create_app(self)
+
     def on_config_events(self, events: list[ConfigEvent]) -> None:
         self.recorder.record_config_events(events)
         if self.alerts is not None:
@@ -95,7 +112,7 @@ class HealthSystem:
         while True:
             try:
                 written, deleted = await asyncio.to_thread(
-                    self.store.maintain, time.time(), history.raw_retention_days * 86_400
+                    rollups.maintain, self.store, time.time(), history.raw_retention_days * 86_400
                 )
                 if written or deleted:
                     log.info(

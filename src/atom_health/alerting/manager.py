@@ -15,13 +15,13 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 
-from atom_health.alerting.models import AlertEvent, Delivery
 from atom_health.alerting.notifiers import DeliveryError, Notifier, build_notifiers
 from atom_health.alerting.rules import AlertEngine
-from atom_health.alerting.settings import AlertingSettings
 from atom_health.catalog import Catalog
-from atom_health.history.records import ConfigEvent
-from atom_health.results import ServiceHealth
+from atom_health.config.alerting import AlertingSettings
+from atom_health.model.alerts import AlertEvent, Delivery
+from atom_health.model.history import ConfigEvent
+from atom_health.model.results import ServiceHealth
 from atom_health.store.base import Store
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from atom_health.alerting.models import Action, Alert, AlertEvent
-from atom_health.alerting.settings import AlertingSettings, MaintenanceWindow
-from atom_health.history.records import ConfigEvent
-from atom_health.results import ServiceHealth, Status
-from atom_health.vocabulary import Category, Criticality
+from atom_health.config.alerting import AlertingSettings, MaintenanceWindow
+from atom_health.model.alerts import Action, Alert, AlertEvent
+from atom_health.model.history import ConfigEvent
+from atom_health.model.results import ServiceHealth, Status
+from atom_health.model.vocabulary import Category, Criticality
 
 _WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 

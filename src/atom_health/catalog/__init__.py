@@ -2,6 +2,6 @@
 
 from atom_health.catalog.loader import Catalog, build_catalog
 from atom_health.catalog.model import Integration, StatusFormat
-from atom_health.vocabulary import Criticality
+from atom_health.model.vocabulary import Criticality
 
 __all__ = ["Catalog", "Criticality", "Integration", "StatusFormat", "build_catalog"]

@@ -5,17 +5,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import ValidationError
 
+from atom_health.catalog.entries import BackendEntry, IntegrationEntry
 from atom_health.catalog.model import Integration, StatusFormat, env_prefix
 from atom_health.catalog.probe_spec import AuthSpec, ExpectSpec, ProbeSpec, RequestSpec
-from atom_health.config import BackendEntry, ConfigError, IntegrationEntry, Settings
-from atom_health.vocabulary import Criticality
+from atom_health.model.errors import ConfigError
+from atom_health.model.vocabulary import Criticality
 
 _URL_SETTINGS = ("base_url", "token_url", "status_url")
+
+
+class CatalogSource(Protocol):
+    """What the catalog needs from the settings: the user's entries and where they came from."""
+
+    @property
+    def integrations(self) -> Mapping[str, IntegrationEntry]: ...
+
+    @property
+    def backends(self) -> Mapping[str, BackendEntry]: ...
+
+    @property
+    def source(self) -> str: ...
 
 
 class Catalog:
@@ -55,7 +69,7 @@ def builtin_entries() -> Mapping[str, IntegrationEntry]:
         raise RuntimeError(f"built-in catalog is invalid: {exc}") from exc
 
 
-def build_catalog(settings: Settings, environ: Mapping[str, str]) -> Catalog:
+def build_catalog(settings: CatalogSource, environ: Mapping[str, str]) -> Catalog:
     """Merge built-ins with the user's entries and the ``ATOM_HEALTH_<ID>_*_URL`` variables."""
     merged: dict[str, dict[str, Any]] = {
         key: entry.model_dump(exclude_none=True) for key, entry in builtin_entries().items()

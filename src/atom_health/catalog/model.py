@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec
-from atom_health.vocabulary import Criticality
+from atom_health.model.vocabulary import Criticality
 
 INTEGRATION_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"

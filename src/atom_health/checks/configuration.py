@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from atom_health.catalog.model import Integration
-from atom_health.results import CheckStatus, ConfigurationCheck
+from atom_health.model.results import CheckStatus, ConfigurationCheck
 
 
 def is_set(environ: Mapping[str, str], name: str) -> bool:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from atom_health.catalog.probe_spec import GrantSpec
+from atom_health.model.vocabulary import Category
 from atom_health.services.base import IntegrationService
 from atom_health.services.http import CallFailed, Reply, basic_auth, error_code, status_failure
-from atom_health.vocabulary import Category
 
 CLIENT_REJECTED = frozenset(
     {

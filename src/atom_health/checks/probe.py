@@ -19,7 +19,7 @@ from atom_health.catalog.probe_spec import PLACEHOLDER, ExpectSpec, ProbeSpec, R
 from atom_health.checks.grants import ClientRecognised, TokenCache, request_grant
 from atom_health.classify import check_status_for
 from atom_health.config import ProbeSettings
-from atom_health.results import ApiAccessCheck, Category, CheckStatus, Evidence
+from atom_health.model.results import ApiAccessCheck, Category, CheckStatus, Evidence
 from atom_health.services.base import CallLimits, IntegrationService
 from atom_health.services.http import (
     CallFailed,

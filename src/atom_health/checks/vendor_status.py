@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from atom_health.catalog.model import Integration, StatusFormat
-from atom_health.results import AffectedComponent, VendorState, VendorStatus
+from atom_health.model.results import AffectedComponent, VendorState, VendorStatus
 from atom_health.services.http import transport_failure
 
 _PATHS = {

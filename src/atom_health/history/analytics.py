@@ -17,10 +17,9 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from atom_health.history.records import CheckRecord, Incident, StatusCounts
-from atom_health.results import Status
+from atom_health.model.history import CheckRecord, Incident, StatusCounts
+from atom_health.model.vocabulary import Category, Status
 
-VENDOR_CATEGORY = "vendor_outage"
 _SEVERITY = {Status.healthy: 0, Status.unknown: 0, Status.degraded: 1, Status.unhealthy: 2}
 
 
@@ -69,33 +68,6 @@ def incidents_from(records: Iterable[CheckRecord]) -> list[Incident]:
     return sorted(seen.values(), key=lambda i: (i.integration, i.started_at))
 
 
-def counts_of(records: Iterable[CheckRecord]) -> StatusCounts:
-    counts = StatusCounts()
-    for record in records:
-        counts.total += 1
-        if record.status is Status.healthy:
-            counts.healthy += 1
-        elif record.status is Status.degraded:
-            counts.degraded += 1
-        else:
-            counts.unhealthy += 1
-            if record.category == VENDOR_CATEGORY:
-                counts.vendor_outage += 1
-    return counts
-
-
-def percentiles(values: Sequence[float]) -> tuple[float | None, float | None, float | None]:
-    """Nearest-rank p50, p95 and p99."""
-    if not values:
-        return None, None, None
-    ordered = sorted(values)
-
-    def rank(fraction: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 2)
-
-    return rank(0.50), rank(0.95), rank(0.99)
-
-
 @dataclass(frozen=True)
 class IncidentStats:
     count: int
@@ -117,7 +89,7 @@ def incident_stats(
     for incident in inside:
         end = min(incident.ended_at if incident.ended_at is not None else now, until)
         clipped = max(0.0, end - max(incident.started_at, since))
-        if incident.category == VENDOR_CATEGORY:
+        if incident.category == Category.vendor_outage:
             vendor += clipped
         else:
             own += clipped

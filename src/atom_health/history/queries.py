@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from atom_health.history.analytics import incident_stats, percentiles, uptime_percentages
-from atom_health.history.records import CheckRecord, Incident, Rollup, epoch, from_epoch
-from atom_health.results import (
+from atom_health.history import rollups
+from atom_health.history.analytics import incident_stats, uptime_percentages
+from atom_health.history.rollups import HOUR
+from atom_health.model.history import CheckRecord, Incident, Rollup, epoch, from_epoch
+from atom_health.model.results import (
     Category,
     HistoryItem,
     HistoryPage,
@@ -23,8 +25,8 @@ from atom_health.results import (
     WindowStats,
     utc_now,
 )
+from atom_health.model.stats import percentiles
 from atom_health.store.base import Store
-from atom_health.store.maintenance import HOUR
 
 WINDOWS = {
     "1h": HOUR,
@@ -73,17 +75,17 @@ def history_page(
 
 
 def window_stats(store: Store, service: str, since: float, until: float, now: float) -> WindowStats:
-    counts = store.counts([service], since, until)[service]
+    counts = rollups.counts(store, [service], since, until)[service]
     uptime, uptime_ours = uptime_percentages(counts)
     raw: list[float] = []
-    rollups: list[Rollup] = []
-    for start, end, source in store.plan(since, until):
+    hours: list[Rollup] = []
+    for start, end, source in rollups.plan(store, since, until):
         if source == "raw":
             raw.extend(store.latencies(service, start, end))
         else:
-            rollups.extend(store.rollups(service, "hour", start, end))
-    p50, p95, p99 = _rollup_percentiles(rollups, raw) if rollups else percentiles(raw)
-    latency_source = None if p50 is None else "rollups" if rollups else "raw"
+            hours.extend(store.rollups(service, "hour", start, end))
+    p50, p95, p99 = _rollup_percentiles(hours, raw) if hours else percentiles(raw)
+    latency_source = None if p50 is None else "rollups" if hours else "raw"
     stats = incident_stats(store.incidents(service, since, until), since, until, now)
     return WindowStats(
         since=from_epoch(since),
@@ -194,7 +196,7 @@ def with_history(store: Store, overview: Overview, checked: Mapping[str, datetim
     ``checked`` holds when the overview's own full checks ran: they may not be stored yet.
     """
     now = epoch(utc_now())
-    counts = store.counts(list(overview.services), now - 24 * HOUR, now)
+    counts = rollups.counts(store, list(overview.services), now - 24 * HOUR, now)
     names = list(overview.services)
     latest = {name: from_epoch(r.checked_at) for name, r in store.latest(names).items()}
     services = {}

@@ -14,8 +14,8 @@ import time
 from collections.abc import Sequence
 
 from atom_health.history.analytics import IncidentTracker
-from atom_health.history.records import CheckRecord, ConfigEvent, Incident
-from atom_health.results import ServiceHealth
+from atom_health.model.history import CheckRecord, ConfigEvent, Incident
+from atom_health.model.results import ServiceHealth
 from atom_health.store.base import Store
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from atom_health.results import Criticality, Status
+from atom_health.model.results import Criticality, Status
 
 Outcome = Literal["pass", "fail", "skip"]
 

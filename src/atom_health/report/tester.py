@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from atom_health.model.results import ServiceHealth, utc_now
 from atom_health.report.models import IntegrationReport, Outcome, TestCase, TestReport, score_of
-from atom_health.results import ServiceHealth, utc_now
 
 FULL_CHECK_TARGET_MS = 500.0  # the original system's target for a full check
 CONFIG_CHECK_TARGET_MS = 10.0  # ...and for a configuration check

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from atom_health.catalog.model import Integration
-from atom_health.results import Category
+from atom_health.model.results import Category
 from atom_health.services.breaker import CircuitBreaker
 from atom_health.services.http import CallFailed, Reply, status_failure, transport_failure
 from atom_health.services.metrics import CallMetrics

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from atom_health.results import BreakerSnapshot, BreakerState, Category
+from atom_health.model.results import BreakerSnapshot, BreakerState, Category
 
 
 class CircuitBreaker:

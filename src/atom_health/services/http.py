@@ -19,8 +19,8 @@ from typing import Any
 
 import aiohttp
 
-from atom_health import __version__
-from atom_health.results import Category
+from atom_health._version import __version__
+from atom_health.model.results import Category
 
 USER_AGENT = f"atom-health/{__version__}"
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")

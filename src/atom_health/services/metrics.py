@@ -6,7 +6,8 @@ from collections import Counter, deque
 
 from pydantic import BaseModel
 
-from atom_health.results import Category
+from atom_health.model.results import Category
+from atom_health.model.stats import percentiles
 
 
 class CallStats(BaseModel):
@@ -37,19 +38,13 @@ class CallMetrics:
             self.errors[failure] += 1
 
     def snapshot(self) -> CallStats:
-        ordered = sorted(self._latencies)
-
-        def pct(fraction: float) -> float | None:
-            if not ordered:
-                return None
-            return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 2)
-
+        p50, p95, p99 = percentiles(list(self._latencies))
         return CallStats(
             calls=self.calls,
             successes=self.successes,
             errors={category.value: count for category, count in self.errors.items()},
             success_rate=round(self.successes / self.calls, 4) if self.calls else None,
-            latency_p50_ms=pct(0.50),
-            latency_p95_ms=pct(0.95),
-            latency_p99_ms=pct(0.99),
+            latency_p50_ms=p50,
+            latency_p95_ms=p95,
+            latency_p99_ms=p99,
         )

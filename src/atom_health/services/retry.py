@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from atom_health.results import Category
+from atom_health.model.results import Category
 
 RETRYABLE = frozenset(
     {Category.timeout, Category.connect, Category.dns, Category.server_error, Category.rate_limited}

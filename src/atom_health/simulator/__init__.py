@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
+from atom_health.serving import ThreadedServer
 from atom_health.simulator.app import Simulation, create_simulator_app
 from atom_health.simulator.providers import CREDENTIALS, PROVIDERS, environment
-from atom_health.web.threaded_server import ThreadedServer
 
 __all__ = [
     "CREDENTIALS",

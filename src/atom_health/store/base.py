@@ -1,7 +1,7 @@
 """The store: one contract, three backends (memory, SQLite, PostgreSQL).
 
-A backend implements the abstract primitives; counting across raw results and rollups,
-and rollup/retention maintenance, are written here once. Methods are synchronous and
+A backend persists and reads; it does no arithmetic. Counting across raw results and
+rollups, and rollup/retention maintenance, are history's (:mod:`atom_health.history.rollups`). Methods are synchronous and
 thread-safe: the recorder writes from its own thread and the API reads through a thread
 pool, so the event loop never waits on a database.
 """
@@ -11,11 +11,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from atom_health.alerting.models import Alert, Delivery
-from atom_health.history.analytics import counts_of
-from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
-from atom_health.results import Status
-from atom_health.store import maintenance
+from atom_health.model.alerts import Alert, Delivery
+from atom_health.model.history import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
+from atom_health.model.results import Status
 
 
 class Store(ABC):
@@ -77,71 +75,7 @@ class Store(ABC):
     @abstractmethod
     def config_events(self, integration: str, since: float, until: float) -> list[ConfigEvent]: ...
 
-    def counts(
-        self, integrations: Sequence[str], since: float, until: float
-    ) -> dict[str, StatusCounts]:
-        """Check counts per integration in [since, until).
-
-        Complete hours that are rolled up are read from their (exact) hourly rollups; raw
-        results cover the rest. Where raw results were pruned, the hour that holds
-        ``since`` counts whole.
-        """
-        totals = {name: StatusCounts() for name in integrations}
-        for start, end, source in self.plan(since, until):
-            read = self.rollup_counts if source == "rollups" else self.raw_counts
-            for name, counts in read(integrations, start, end).items():
-                totals[name].add(counts)
-        return totals
-
-    def hourly_counts(
-        self, integrations: Sequence[str], since: float, until: float
-    ) -> dict[str, dict[float, StatusCounts]]:
-        """Check counts per integration and hour (keyed by the hour's start)."""
-        hours: dict[str, dict[float, StatusCounts]] = {name: {} for name in integrations}
-        for start, end, source in self.plan(since, until):
-            if source == "rollups":
-                for name in integrations:
-                    for rollup in self.rollups(name, "hour", start, end):
-                        hours[name].setdefault(rollup.bucket, StatusCounts()).add(rollup.counts)
-                continue
-            for record in self.raw_between(start, end):
-                if record.integration in hours:
-                    hour = maintenance.floor_to(record.checked_at, maintenance.HOUR)
-                    hours[record.integration].setdefault(hour, StatusCounts()).add(
-                        counts_of([record])
-                    )
-        return hours
-
-    def plan(self, since: float, until: float) -> list[tuple[float, float, str]]:
-        """Split [since, until) into spans read from raw results or from hourly rollups."""
-        rolled = self.get_meta("rolled_until_hour")
-        cutoff = self.get_meta("raw_cutoff")
-        if rolled is None:
-            return [(since, until, "raw")]
-        raw_kept = cutoff is None or since >= cutoff
-        first = (
-            maintenance.ceil_to(since, maintenance.HOUR)
-            if raw_kept
-            else maintenance.floor_to(since, maintenance.HOUR)
-        )
-        last = maintenance.floor_to(min(until, rolled), maintenance.HOUR)
-        if first >= last:
-            return [(since, until, "raw")]
-        spans = [(first, last, "rollups")]
-        if raw_kept and since < first:
-            spans.insert(0, (since, first, "raw"))
-        if last < until:
-            spans.append((last, until, "raw"))
-        return spans
-
-    def maintain(self, now: float, raw_retention: float) -> tuple[int, int]:
-        """Roll up complete hours and days, drop raw results past the retention.
-
-        Returns (rollup buckets written, raw results deleted).
-        """
-        return maintenance.maintain(self, now, raw_retention)
-
-    # -- primitives for counting and maintenance -------------------------------------------
+    # -- primitives for counting and rollups (history/rollups.py) ----------------------------------------
 
     @abstractmethod
     def raw_counts(

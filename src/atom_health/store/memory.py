@@ -7,10 +7,16 @@ import dataclasses
 import threading
 from collections.abc import Sequence
 
-from atom_health.alerting.models import Alert, Delivery
-from atom_health.history.analytics import counts_of
-from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
-from atom_health.results import Status
+from atom_health.model.alerts import Alert, Delivery
+from atom_health.model.history import (
+    CheckRecord,
+    ConfigEvent,
+    Incident,
+    Rollup,
+    StatusCounts,
+    counts_of,
+)
+from atom_health.model.results import Status
 from atom_health.store.base import Store
 
 

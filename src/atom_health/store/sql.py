@@ -25,9 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from atom_health.alerting.models import Alert, Delivery
-from atom_health.history.records import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
-from atom_health.results import Status
+from atom_health.model.alerts import Alert, Delivery
+from atom_health.model.history import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
+from atom_health.model.results import Status
 from atom_health.store import schema
 from atom_health.store.base import Store
 

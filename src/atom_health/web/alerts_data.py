@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from atom_health.history.records import from_epoch
-from atom_health.results import AlertItem, AlertsReport, DeliveryItem, utc_now
-from atom_health.system import HealthSystem
+from atom_health.model.history import from_epoch
+from atom_health.model.results import AlertItem, AlertsReport, DeliveryItem, utc_now
+from atom_health.web.parts import SystemParts
 
 
-def alerts_report(system: HealthSystem, open_only: bool, limit: int) -> AlertsReport:
+def alerts_report(system: SystemParts, open_only: bool, limit: int) -> AlertsReport:
     found = system.store.alerts(open_only=open_only, limit=limit)
     deliveries = system.store.deliveries([a.id for a in found if a.id is not None])
     by_alert: dict[int, list[DeliveryItem]] = {}

@@ -11,8 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from atom_health import __version__
-from atom_health.system import HealthSystem
+from atom_health._version import __version__
+from atom_health.web.parts import SystemParts
 from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, add_routes
 
 DASHBOARD = Path(__file__).parent / "dashboard"
@@ -31,8 +31,8 @@ _TAGS = [
 ]
 
 
-def create_app(system: HealthSystem) -> FastAPI:
-    """The app for a :class:`HealthSystem`, which it starts and stops with its lifespan."""
+def create_app(system: SystemParts) -> FastAPI:
+    """The app serving a system's parts; it starts and stops them with its lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
+from atom_health.history import rollups
 from atom_health.history.analytics import uptime_percentages
-from atom_health.history.records import StatusCounts, from_epoch
-from atom_health.monitor import summary_of
-from atom_health.results import (
+from atom_health.history.rollups import DAY, HOUR, floor_to
+from atom_health.model.history import StatusCounts, from_epoch
+from atom_health.model.results import (
     Dashboard,
     DashboardService,
     Segment,
@@ -16,8 +17,8 @@ from atom_health.results import (
     ServiceRow,
     utc_now,
 )
+from atom_health.monitor import summary_of
 from atom_health.store.base import Store
-from atom_health.store.maintenance import DAY, HOUR, floor_to
 
 SPARKLINE_POINTS = 40
 
@@ -56,7 +57,7 @@ def build_dashboard(store: Store, results: Sequence[ServiceHealth]) -> Dashboard
     now = time.time()
     this_hour, today = floor_to(now, HOUR), floor_to(now, DAY)
     names = [r.service for r in results]
-    hourly = store.hourly_counts(names, today - 29 * DAY, now)
+    hourly = rollups.hourly_counts(store, names, today - 29 * DAY, now)
     services = []
     for result in sorted(results, key=lambda r: r.criticality != "critical"):
         hours = hourly[result.service]

@@ -1,7 +1,7 @@
 """Health gates: let a route run only when an integration can work right now.
 
 FastAPI: ``Depends(require_healthy("zoom"))``. Flask: ``@requires_integration("zoom")``
-(in :mod:`atom_health.web.flask`). Both answer 503 with the same JSON body, naming the
+(in :mod:`atom_health.frameworks.flask`). Both answer 503 with the same JSON body, naming the
 integration, its status and the reason, and a ``Retry-After`` header. Gates read the
 monitor's result cache, so a cache hit costs microseconds.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from atom_health.model.results import ServiceHealth, Status
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
-from atom_health.results import ServiceHealth, Status
 
 
 def verdict(

@@ -1,4 +1,4 @@
-"""The health JSON API. Each body's model is defined once, in :mod:`atom_health.results`.
+"""The health JSON API. Each body's model is defined once, in :mod:`atom_health.model.results`.
 
 Compatibility aliases answer with exactly the data of the route they alias; they share
 its handler and are listed under one OpenAPI tag.
@@ -17,8 +17,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from atom_health.history import queries
-from atom_health.monitor import HealthMonitor, UnknownIntegrationError, summarise
-from atom_health.results import (
+from atom_health.model.results import (
     AlertsReport,
     ConfigurationReport,
     Dashboard,
@@ -31,9 +30,10 @@ from atom_health.results import (
     UptimeReport,
     utc_now,
 )
-from atom_health.system import HealthSystem
+from atom_health.monitor import HealthMonitor, UnknownIntegrationError, summarise
 from atom_health.web.alerts_data import alerts_report
 from atom_health.web.dashboard_data import build_dashboard
+from atom_health.web.parts import SystemParts
 
 HEALTH_TAG = "health"
 HISTORY_TAG = "history"
@@ -60,8 +60,8 @@ Since = Annotated[
 Until = Annotated[datetime | None, Query(description="ISO 8601 end; default now")]
 
 
-def system_of(request: Request) -> HealthSystem:
-    system: HealthSystem = request.app.state.system
+def system_of(request: Request) -> SystemParts:
+    system: SystemParts = request.app.state.system
     return system
 
 

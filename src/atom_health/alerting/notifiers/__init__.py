@@ -10,13 +10,13 @@ from atom_health.alerting.notifiers.email import Email
 from atom_health.alerting.notifiers.log import Log
 from atom_health.alerting.notifiers.slack import Slack
 from atom_health.alerting.notifiers.webhook import Webhook
-from atom_health.alerting.settings import (
+from atom_health.config.alerting import (
     EmailNotifier,
     LogNotifier,
     SlackNotifier,
     WebhookNotifier,
 )
-from atom_health.alerting.settings import Notifier as NotifierSettings
+from atom_health.config.alerting import Notifier as NotifierSettings
 
 
 def build_notifiers(

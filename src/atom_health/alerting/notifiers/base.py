@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from atom_health.alerting.models import AlertEvent
+from atom_health.model.alerts import AlertEvent
 
 
 class DeliveryError(Exception):

@@ -9,9 +9,9 @@ import smtplib
 from collections.abc import Mapping
 from email.message import EmailMessage
 
-from atom_health.alerting.models import AlertEvent
 from atom_health.alerting.notifiers.base import DeliveryError, headline
-from atom_health.alerting.settings import EmailNotifier
+from atom_health.config.alerting import EmailNotifier
+from atom_health.model.alerts import AlertEvent
 
 
 def email_message(

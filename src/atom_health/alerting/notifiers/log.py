@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from atom_health.alerting.models import AlertEvent
 from atom_health.alerting.notifiers.base import headline
-from atom_health.alerting.settings import LogNotifier
+from atom_health.config.alerting import LogNotifier
+from atom_health.model.alerts import AlertEvent
 
 log = logging.getLogger("atom_health.alerts")
 

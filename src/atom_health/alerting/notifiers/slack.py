@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from atom_health.alerting.models import AlertEvent
 from atom_health.alerting.notifiers.base import DeliveryError, headline
-from atom_health.alerting.settings import SlackNotifier
+from atom_health.config.alerting import SlackNotifier
+from atom_health.model.alerts import AlertEvent
 
 
 def slack_message(event: AlertEvent, dashboard_url: str) -> dict[str, Any]:

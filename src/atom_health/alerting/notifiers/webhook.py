@@ -14,9 +14,9 @@ from collections.abc import Mapping
 
 import httpx
 
-from atom_health.alerting.models import AlertEvent
 from atom_health.alerting.notifiers.base import DeliveryError, payload_bytes
-from atom_health.alerting.settings import WebhookNotifier
+from atom_health.config.alerting import WebhookNotifier
+from atom_health.model.alerts import AlertEvent
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

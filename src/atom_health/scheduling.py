@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from atom_health.history.records import ConfigEvent
+from atom_health.model.history import ConfigEvent
 from atom_health.monitor import HealthMonitor
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 
+from atom_health.model.results import LiveEvent, ServiceHealth, ServiceRow
 from atom_health.monitor import HealthMonitor, summary_of
-from atom_health.results import LiveEvent, ServiceHealth, ServiceRow
 
 KEEPALIVE_SECONDS = 15.0
 QUEUE_SIZE = 256

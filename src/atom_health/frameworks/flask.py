@@ -26,7 +26,6 @@ from starlette.routing import Route
 
 from atom_health.config import Settings
 from atom_health.system import HealthSystem
-from atom_health.web.app import create_app
 from atom_health.web.gates import gate_detail
 
 T = TypeVar("T")
@@ -62,7 +61,7 @@ class AtomHealth:
         )
         self._thread.start()
         self.system = self._system or HealthSystem(self.settings, self.environ)
-        self.asgi = create_app(self.system)
+        self.asgi = self.system.web_app()
         transport = httpx.ASGITransport(app=self.asgi)
         self._client = httpx.AsyncClient(transport=transport, base_url="http://atom-health")
         self.run(self.system.start())

@@ -1,4 +1,4 @@
-"""Rollups and retention, written once for every backend.
+"""Rollups and retention, and counting across raw results and rollups, for every backend.
 
 Complete hours and days are rolled up from raw results (counts by outcome, latency sum
 and percentiles); raw results older than the retention are then deleted, never before
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
-from atom_health.history.analytics import counts_of, percentiles
-from atom_health.history.records import CheckRecord, Rollup
+from atom_health.model.history import CheckRecord, Rollup, StatusCounts, counts_of
+from atom_health.model.stats import percentiles
+from atom_health.store.base import Store
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -55,25 +55,11 @@ def rollups_of(records: Iterable[CheckRecord], granularity: str) -> list[Rollup]
     return rollups
 
 
-class RollupPrimitives(Protocol):
-    """What a backend offers so that :func:`maintain` can run on it."""
+def maintain(store: Store, now: float, raw_retention: float) -> tuple[int, int]:
+    """Roll up complete hours and days, drop raw results past the retention.
 
-    def raw_between(self, start: float, end: float) -> list[CheckRecord]: ...
-
-    def oldest_raw(self) -> float | None: ...
-
-    def put_rollups(self, rollups: Sequence[Rollup]) -> None: ...
-
-    def delete_raw_before(self, moment: float) -> int: ...
-
-    def delete_rollups_before(self, granularity: str, moment: float) -> None: ...
-
-    def get_meta(self, key: str) -> float | None: ...
-
-    def set_meta(self, key: str, value: float) -> None: ...
-
-
-def maintain(store: RollupPrimitives, now: float, raw_retention: float) -> tuple[int, int]:
+    Returns (rollup buckets written, raw results deleted).
+    """
     written = 0
     for granularity, size in GRANULARITIES.items():
         key = f"rolled_until_{granularity}"
@@ -101,3 +87,57 @@ def maintain(store: RollupPrimitives, now: float, raw_retention: float) -> tuple
     if cutoff > (store.get_meta("raw_cutoff") or float("-inf")):
         store.set_meta("raw_cutoff", cutoff)
     return written, deleted
+
+
+def counts(
+    store: Store, integrations: Sequence[str], since: float, until: float
+) -> dict[str, StatusCounts]:
+    """Check counts per integration in [since, until).
+
+    Complete hours that are rolled up are read from their (exact) hourly rollups; raw
+    results cover the rest. Where raw results were pruned, the hour that holds
+    ``since`` counts whole.
+    """
+    totals = {name: StatusCounts() for name in integrations}
+    for start, end, source in plan(store, since, until):
+        read = store.rollup_counts if source == "rollups" else store.raw_counts
+        for name, counts in read(integrations, start, end).items():
+            totals[name].add(counts)
+    return totals
+
+
+def hourly_counts(
+    store: Store, integrations: Sequence[str], since: float, until: float
+) -> dict[str, dict[float, StatusCounts]]:
+    """Check counts per integration and hour (keyed by the hour's start)."""
+    hours: dict[str, dict[float, StatusCounts]] = {name: {} for name in integrations}
+    for start, end, source in plan(store, since, until):
+        if source == "rollups":
+            for name in integrations:
+                for rollup in store.rollups(name, "hour", start, end):
+                    hours[name].setdefault(rollup.bucket, StatusCounts()).add(rollup.counts)
+            continue
+        for record in store.raw_between(start, end):
+            if record.integration in hours:
+                hour = floor_to(record.checked_at, HOUR)
+                hours[record.integration].setdefault(hour, StatusCounts()).add(counts_of([record]))
+    return hours
+
+
+def plan(store: Store, since: float, until: float) -> list[tuple[float, float, str]]:
+    """Split [since, until) into spans read from raw results or from hourly rollups."""
+    rolled = store.get_meta("rolled_until_hour")
+    cutoff = store.get_meta("raw_cutoff")
+    if rolled is None:
+        return [(since, until, "raw")]
+    raw_kept = cutoff is None or since >= cutoff
+    first = ceil_to(since, HOUR) if raw_kept else floor_to(since, HOUR)
+    last = floor_to(min(until, rolled), HOUR)
+    if first >= last:
+        return [(since, until, "raw")]
+    spans = [(first, last, "rollups")]
+    if raw_kept and since < first:
+        spans.insert(0, (since, first, "raw"))
+    if last < until:
+        spans.append((last, until, "raw"))
+    return spans

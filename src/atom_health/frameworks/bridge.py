@@ -18,9 +18,8 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from atom_health.catalog import Catalog
-from atom_health.results import Status, utc_now
+from atom_health.model.results import Status, utc_now
 from atom_health.system import HealthSystem
-from atom_health.web.app import create_app
 
 BRIDGE_TAG = "bridge"
 
@@ -194,7 +193,7 @@ async def bridge_status(app: FastAPI, flask_app: Flask, system: HealthSystem) ->
 
 def create_bridge(system: HealthSystem, flask_app: Flask) -> FastAPI:
     """atom-health's app serving ``flask_app`` too: any path FastAPI does not route goes to Flask."""
-    app = create_app(system)
+    app = system.web_app()
 
     @app.get("/api/enhanced/management/discover", response_model=Discovery, tags=[BRIDGE_TAG])
     async def discovery(request: Request) -> Discovery:

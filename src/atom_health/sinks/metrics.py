@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from atom_health.catalog import Catalog
 from atom_health.checks.probe import LiveProber
-from atom_health.results import ServiceHealth, Status
+from atom_health.model.results import ServiceHealth, Status
 
 _UP = {Status.healthy: 1.0, Status.degraded: 0.5, Status.unhealthy: 0.0, Status.unknown: 0.0}
 _BREAKER = {"closed": 0.0, "half_open": 1.0, "open": 2.0}

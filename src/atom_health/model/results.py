@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from atom_health.vocabulary import (
+from atom_health.model.vocabulary import (
     Category,
     CheckStatus,
     Criticality,

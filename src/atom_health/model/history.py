@@ -6,10 +6,12 @@ same in SQLite and PostgreSQL. Messages are the checks' own messages (never a se
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from atom_health.results import ServiceHealth, Status
+from atom_health.model.results import ServiceHealth
+from atom_health.model.vocabulary import Category, Status
 
 
 def epoch(moment: datetime) -> float:
@@ -93,6 +95,22 @@ class StatusCounts:
         self.degraded += other.degraded
         self.unhealthy += other.unhealthy
         self.vendor_outage += other.vendor_outage
+
+
+def counts_of(records: Iterable[CheckRecord]) -> StatusCounts:
+    """Count records by outcome; unhealthy ones caused by a vendor outage also count apart."""
+    counts = StatusCounts()
+    for record in records:
+        counts.total += 1
+        if record.status is Status.healthy:
+            counts.healthy += 1
+        elif record.status is Status.degraded:
+            counts.degraded += 1
+        else:
+            counts.unhealthy += 1
+            if record.category == Category.vendor_outage:
+                counts.vendor_outage += 1
+    return counts
 
 
 @dataclass

@@ -1,0 +1,33 @@
+"""What the web layer needs from a running system: its parts, which it reads.
+
+:class:`atom_health.system.HealthSystem` (the composition root) builds them; the web layer
+only names the shape, so it never imports the layer that builds it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from atom_health.alerting.manager import AlertManager
+from atom_health.config import Settings
+from atom_health.monitor import HealthMonitor
+from atom_health.scheduling import Scheduler
+from atom_health.sinks.live import LiveUpdates
+from atom_health.sinks.metrics import HealthMetrics
+from atom_health.store.base import Store
+
+
+class SystemParts(Protocol):
+    settings: Settings
+    monitor: HealthMonitor
+    store: Store
+    live: LiveUpdates
+    metrics: HealthMetrics
+    alerts: AlertManager | None
+    scheduler: Scheduler | None
+
+    async def start(self) -> None:
+        """Start the background parts (recorder, scheduler, alerting)."""
+
+    async def stop(self) -> None:
+        """Stop them, writing what is queued."""
