@@ -1,4 +1,5 @@
-"""Bounded retries with exponential backoff and full jitter, honouring ``Retry-After``."""
+"""Retries: one backoff schedule (exponential, full jitter) for every retry loop, and the
+policy for provider calls (bounded, transient failures only, honouring ``Retry-After``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,22 @@ from atom_health.model.results import Category
 RETRYABLE = frozenset(
     {Category.timeout, Category.connect, Category.dns, Category.server_error, Category.rate_limited}
 )
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter: ``uniform(0, min(cap, base * 2**failures))``.
+
+    The one schedule for every loop that waits before trying again (provider calls,
+    notification delivery, the client's watch).
+    """
+
+    base: float = 0.5
+    cap: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` consecutive failures (0 for the first retry)."""
+        return random.uniform(0, min(self.cap, self.base * 2**failures))
 
 
 @dataclass(frozen=True)
@@ -27,4 +44,4 @@ class RetryPolicy:
         """Seconds to wait before retry number ``retries_done + 1``."""
         if retry_after is not None:
             return min(retry_after, self.retry_after_cap)
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**retries_done))
+        return Backoff(self.base_delay, self.max_delay).delay(retries_done)
