@@ -309,3 +309,24 @@ def test_unknown_route_is_json(api: httpx.Client) -> None:
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+def test_bridge_routes_answer_without_a_mounted_framework(api: httpx.Client) -> None:
+    """A plain `serve` answers the bridge routes with its own FastAPI app alone."""
+    status = api.get("/api/bridge/status")
+    health = api.get("/api/bridge/health")
+    discovery = api.get("/api/enhanced/management/discover")
+
+    assert status.status_code == health.status_code == discovery.status_code == 200
+    body = status.json()
+    assert body["bridge_system_used"] is False
+    assert list(body["frameworks"]) == ["fastapi"]
+    assert body["frameworks"]["fastapi"]["status"] == "healthy"
+    assert body["status"] == "healthy"
+    assert health.json()["bridge_system_used"] is False
+    assert health.json()["status"] == body["status"]
+    found = discovery.json()
+    assert found["frameworks"] == {"fastapi": found["total"]}
+    assert {"GET", "/api/{service}/health"} <= {
+        part for route in found["routes"] for part in (route["method"], route["path"])
+    }

@@ -287,6 +287,7 @@ def test_bridge_status_follows_a_backend_going_down(bridged: tuple[str, Backend]
     assert healthy["frameworks"]["flask"]["message"] == "GET /legacy/health answered 200"
     assert healthy["services"]["old-api"]["status"] == "healthy"
     assert healthy["framework_distribution"] == {"fastapi": 1, "flask": 2}
+    assert healthy["bridge_system_used"] is True
 
     backend.up = False
     down = httpx.get(url + "/api/bridge/status").json()

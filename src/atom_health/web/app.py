@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from atom_health._version import __version__
+from atom_health.web.bridge import BRIDGE_TAG, add_bridge_routes
 from atom_health.web.parts import SystemParts
 from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, add_routes
 
@@ -23,6 +24,11 @@ _TAGS = [
     {"name": HEALTH_TAG, "description": "Health and configuration of integrations."},
     {"name": HISTORY_TAG, "description": "Stored results, uptime, incidents, metrics."},
     {"name": LIVE_TAG, "description": "The dashboard's data and its live event stream."},
+    {
+        "name": BRIDGE_TAG,
+        "description": "Route discovery across the frameworks served by this process, and "
+        "the bridge's health from real checks (a mounted Flask app, back-end services).",
+    },
     {
         "name": COMPAT_TAG,
         "description": "Older paths used by existing Atom front ends; each answers with "
@@ -50,6 +56,7 @@ def create_app(system: SystemParts) -> FastAPI:
         openapi_tags=_TAGS,
     )
     app.state.system = system
+    add_bridge_routes(app)  # before /api/{service}/health, which would shadow /api/bridge/health
     add_routes(app)
     app.mount("/assets", StaticFiles(directory=DASHBOARD), name="assets")
 
