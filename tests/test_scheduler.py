@@ -91,6 +91,27 @@ def test_configuration_changes_are_recorded_by_name(
         ("GITHUB_TOKEN", "missing"),
         ("GITHUB_TOKEN", "present"),
     ]
+    served = client.get("/api/integrations/github/events").json()
+    assert [(e["variable"], e["change"]) for e in served["events"]] == [
+        ("GITHUB_TOKEN", "present"),  # newest first
+        ("GITHUB_TOKEN", "missing"),
+    ]
+    assert token not in str(served)
+
+
+def test_configuration_events_route_refuses_bad_input(
+    scheduled: tuple[HealthSystem, httpx.Client],
+) -> None:
+    _, client = scheduled
+    unknown = client.get("/api/integrations/orkut/events")
+    backwards = client.get(
+        "/api/integrations/github/events",
+        params={"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+    )
+
+    assert (unknown.status_code, unknown.json()["status"]) == (404, "unknown")
+    assert backwards.status_code == 422
+    assert backwards.json()["detail"][0]["loc"] == ["query", "since"]
 
 
 def test_watcher_reports_only_changes() -> None:

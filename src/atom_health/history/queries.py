@@ -14,6 +14,8 @@ from atom_health.history.rollups import HOUR
 from atom_health.model.history import CheckRecord, Incident, Rollup, epoch, from_epoch
 from atom_health.model.results import (
     Category,
+    ConfigEventItem,
+    ConfigEventsReport,
     HistoryItem,
     HistoryPage,
     IncidentItem,
@@ -71,6 +73,22 @@ def history_page(
         offset=offset,
         next_offset=following if following < total else None,
         items=[_item(r) for r in records],
+    )
+
+
+def config_events_report(
+    store: Store, service: str, since: datetime, until: datetime, limit: int
+) -> ConfigEventsReport:
+    events = store.config_events(service, epoch(since), epoch(until))
+    newest = sorted(events, key=lambda event: event.at, reverse=True)[:limit]
+    return ConfigEventsReport(
+        service=service,
+        since=since,
+        until=until,
+        events=[
+            ConfigEventItem(at=from_epoch(e.at), variable=e.variable, change=e.change)
+            for e in newest
+        ],
     )
 
 

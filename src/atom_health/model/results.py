@@ -197,6 +197,22 @@ class HistoryPage(BaseModel):
     items: list[HistoryItem]
 
 
+class ConfigEventItem(BaseModel):
+    at: datetime
+    variable: str = Field(description="The variable's name (never its value)")
+    change: str = Field(description="missing, present, or changed (a new credential)")
+
+
+class ConfigEventsReport(BaseModel):
+    """``GET /api/integrations/{name}/events``: configuration changes, newest first."""
+
+    ok: bool = True
+    service: str
+    since: datetime
+    until: datetime
+    events: list[ConfigEventItem]
+
+
 class WindowStats(BaseModel):
     """Uptime, latency and incident figures for one time window."""
 

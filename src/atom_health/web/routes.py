@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from atom_health.history import queries
 from atom_health.model.results import (
     AlertsReport,
+    ConfigEventsReport,
     ConfigurationReport,
     Dashboard,
     HistoryPage,
@@ -134,6 +135,28 @@ async def history(
     )
 
 
+async def config_events(
+    request: Request,
+    service: ServiceName,
+    since: Since = None,
+    until: Until = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ConfigEventsReport | JSONResponse:
+    """Configuration changes, newest first (default: the last 30 days): a variable went
+    missing, appeared, or holds a new credential. Names only, never values."""
+    system = system_of(request)
+    integration = system.monitor.catalog.get(service)
+    if integration is None:
+        return unknown_service(service)
+    end = as_utc(until) or utc_now()
+    start = as_utc(since) or end - timedelta(days=30)
+    if start >= end:
+        return bad_query("since", "since must be before until")
+    return await run_in_threadpool(
+        queries.config_events_report, system.store, integration.id, start, end, limit
+    )
+
+
 async def uptime(
     request: Request, service: ServiceName, since: Since = None, until: Until = None
 ) -> UptimeReport | JSONResponse:
@@ -242,6 +265,13 @@ def add_routes(router: APIRouter | FastAPI) -> None:
         "/api/integrations/{service}/history",
         history,
         response_model=HistoryPage,
+        responses=_UNKNOWN,
+        tags=[HISTORY_TAG],
+    )
+    router.add_api_route(
+        "/api/integrations/{service}/events",
+        config_events,
+        response_model=ConfigEventsReport,
         responses=_UNKNOWN,
         tags=[HISTORY_TAG],
     )
