@@ -6,7 +6,10 @@ does the process environment for the whole session: no test can reach the intern
 
 from __future__ import annotations
 
+import fcntl
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -55,9 +58,38 @@ FAST_PROBES = ProbeSettings(
 )
 
 
+MACHINE_LOCK = "/tmp/atom-health-pytest.lock"
+MACHINE_LOCK_PATIENCE_SECONDS = 1200
+_LOCK_KEY = pytest.StashKey[object]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One pytest run at a time on this machine (xdist workers run under their controller's
+    turn): runs side by side starve each other's real servers of CPU, and a starved server
+    fails a test for no reason of its own. A run that waits says so; after the patience
+    runs out it goes ahead anyway."""
+    if hasattr(config, "workerinput"):
+        return
+    handle = open(MACHINE_LOCK, "a")  # noqa: SIM115 - held until the process exits
+    deadline = time.monotonic() + MACHINE_LOCK_PATIENCE_SECONDS
+    announced = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if not announced:
+                print("waiting for another atom-health pytest run on this machine ...",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                announced = True
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    config.stash[_LOCK_KEY] = handle
+
+
 def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
     """Poll ``condition`` until it is true; fail the test after ``timeout`` seconds."""
-    import time
 
     deadline = time.monotonic() + timeout
     while not condition():
