@@ -1,4 +1,4 @@
-"""Real system services for tests (PostgreSQL now; Redis and Chromium later).
+"""Real system services for tests: PostgreSQL and Redis (Chromium is in conftest).
 
 A test that needs a Debian package installs it when it can (as root, with apt-get).
 Where it cannot, it skips with a loud reason, except under CI=true, where it fails:
@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,4 +75,62 @@ def postgres_server() -> Iterator[str]:
         yield f"postgresql+psycopg://atom@127.0.0.1:{port}/postgres"
     finally:
         run(bindir / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def redis_bin() -> Path | None:
+    found = shutil.which("redis-server")
+    return Path(found) if found else None
+
+
+class RedisServer:
+    """A throwaway redis-server on 127.0.0.1 (no persistence) that a test can stop and start
+    again on the same port, as an operator's restart would."""
+
+    def __init__(self, binary: Path, root: Path) -> None:
+        self.binary, self.root, self.port = binary, root, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [str(self.binary), "--bind", "127.0.0.1", "--port", str(self.port),
+             "--save", "", "--appendonly", "no", "--dir", str(self.root),
+             "--logfile", str(self.root / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while not self.answers():
+            assert self._process.poll() is None, (self.root / "redis.log").read_text()
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+    def answers(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        self._process = None
+
+
+@contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    """A running :class:`RedisServer`, removed afterwards."""
+    binary = ensure_package(redis_bin, "redis-server")
+    root = Path(tempfile.mkdtemp(prefix="atom-health-redis-"))
+    server = RedisServer(binary, root)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
         shutil.rmtree(root, ignore_errors=True)

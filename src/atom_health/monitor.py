@@ -3,7 +3,8 @@
 One check: configuration (always live, microseconds), then, when configured and asked
 for, the live probe and the vendor's status page concurrently, then classification.
 Live results are cached for ``cache_ttl_seconds``; concurrent requests for the same
-integration share one in-flight check; at most ``probes.concurrency`` run at once.
+integration share one in-flight check; at most ``probes.concurrency`` run at once. With a
+``fleet`` (replicas cooperating through Redis), the cache and the flight are the fleet's.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -67,6 +68,21 @@ class ApiProber(Protocol):
     async def probe(self, integration: Integration) -> ApiAccessCheck: ...
 
 
+class FleetResults(Protocol):
+    """The fleet's one cache and one flight per integration (see :mod:`atom_health.cluster`)."""
+
+    async def shared(self, name: str) -> ServiceHealth | None:
+        """A fresh result of ``name`` that any replica checked, or None."""
+
+    async def once(
+        self,
+        name: str,
+        check: Callable[[], Awaitable[ServiceHealth]],
+        fits: Callable[[ServiceHealth], bool],
+    ) -> ServiceHealth:
+        """``check()``, unless another replica is checking ``name``: then its result."""
+
+
 class UnknownIntegrationError(LookupError):
     def __init__(self, name: str) -> None:
         super().__init__(f"Unknown integration: {name}")
@@ -114,6 +130,7 @@ class HealthMonitor:
         self._inflight: dict[str, asyncio.Task[ServiceHealth]] = {}
         self._limit: asyncio.Semaphore | None = None
         self._subscribers: list[Callable[[ServiceHealth], None]] = []
+        self.fleet: FleetResults | None = None
 
     def subscribe(self, callback: Callable[[ServiceHealth], None]) -> None:
         """Call ``callback`` with every fresh result of a full check (not cached ones, not
@@ -189,11 +206,53 @@ class HealthMonitor:
         task = self._inflight.get(integration.id)
         if task is None:
             task = asyncio.create_task(
-                self._live_check(integration, configuration, fingerprint, refresh)
+                self._fleet_check(integration, configuration, fingerprint, refresh)
             )
             self._inflight[integration.id] = task
             task.add_done_callback(lambda _: self._inflight.pop(integration.id, None))
         return await asyncio.shield(task)
+
+    async def _fleet_check(
+        self,
+        integration: Integration,
+        configuration: ConfigurationCheck,
+        fingerprint: str,
+        refresh: bool,
+    ) -> ServiceHealth:
+        """Alone: check. In a fleet: a fresh shared result, else one check fleet-wide."""
+
+        def live() -> Awaitable[ServiceHealth]:
+            return self._live_check(integration, configuration, fingerprint, refresh)
+
+        if self.fleet is None:
+            return await live()
+
+        def fits(result: ServiceHealth) -> bool:  # checked with the variables we have
+            return result.checks.configuration.present_env_vars == configuration.present_env_vars
+
+        if not refresh:
+            shared = await self.fleet.shared(integration.id)
+            if shared is not None and fits(shared):
+                self.adopt(shared)
+                return shared.model_copy(update={"cached": True})
+        return await self.fleet.once(integration.id, live, fits)
+
+    def adopt(self, result: ServiceHealth) -> None:
+        """Take a result another replica checked as our own latest (and cached) one.
+
+        It is reused for a request only while this replica has the same variables present
+        (values are never shared, so a value changed here is checked here).
+        """
+        integration = self.catalog.get(result.service)
+        if integration is None:
+            return
+        same = result.checks.configuration.present_env_vars == (
+            self.configuration(integration).present_env_vars
+        )
+        fingerprint = self._fingerprint(integration) if same else ""
+        age = max(0.0, (utc_now() - result.timestamp).total_seconds())
+        expires = time.monotonic() + self.settings.cache_ttl_seconds - age
+        self._cache[integration.id] = _Cached(expires, fingerprint, result)
 
     async def _live_check(
         self,

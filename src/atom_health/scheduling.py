@@ -6,6 +6,10 @@ by the interval, so there is no drift. Checks go through the monitor (its concur
 limit and each provider's rate budget apply). A failing check is logged and never stops
 the loop. Configuration changes (a variable becoming missing or present) are reported
 as events, by name.
+
+With a ``sharing`` (replicas cooperating through Redis, :mod:`atom_health.cluster`), the
+fleet hands each due check to one replica, which runs it through :meth:`Scheduler.run_check`;
+this loop keeps its due times but runs nothing itself until the fleet cannot (Redis away).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol
 
 from atom_health.model.history import ConfigEvent
 from atom_health.monitor import HealthMonitor
@@ -43,6 +48,19 @@ class ConfigurationWatcher:
         ]
 
 
+class WorkSharing(Protocol):
+    """Hands due checks out across a fleet of replicas (see :mod:`atom_health.cluster`)."""
+
+    @property
+    def active(self) -> bool:
+        """True while the fleet hands checks out; false while this replica must work alone."""
+
+    def start(self, run: Callable[[str], Awaitable[None]]) -> None:
+        """Start taking this replica's share of the checks, running each with ``run(name)``."""
+
+    async def stop(self) -> None: ...
+
+
 class Scheduler:
     def __init__(
         self,
@@ -51,12 +69,14 @@ class Scheduler:
         intervals: Mapping[str, float],
         on_config_events: Callable[[list[ConfigEvent]], None] | None = None,
         initial_spread: float = 5.0,
+        sharing: WorkSharing | None = None,
     ) -> None:
         self.monitor = monitor
         self.default_interval = default_interval
         self.intervals = intervals
         self.on_config_events = on_config_events
         self.initial_spread = initial_spread
+        self.sharing = sharing
         self.watcher = ConfigurationWatcher()
         self.lag_seconds = 0.0
         self.rounds = 0
@@ -69,9 +89,13 @@ class Scheduler:
     def start(self) -> None:
         if self._runner is None:
             self._runner = asyncio.create_task(self._run(), name="atom-health-scheduler")
+            if self.sharing is not None:
+                self.sharing.start(self.run_check)
 
     async def stop(self) -> None:
         """Stop scheduling; checks in flight are cancelled."""
+        if self.sharing is not None:
+            await self.sharing.stop()
         if self._runner is not None:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
@@ -96,14 +120,16 @@ class Scheduler:
                 due[name] += interval
                 if due[name] <= now:  # fell far behind (e.g. a suspended process): skip ahead
                     due[name] = now + interval
-                task = asyncio.create_task(self._check(name))
+                if self.sharing is not None and self.sharing.active:
+                    continue  # the fleet hands this check to one replica
+                task = asyncio.create_task(self.run_check(name))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             if ready:
                 self.rounds += 1
             await asyncio.sleep(max(0.0, min(due.values(), default=now + 1.0) - loop.time()))
 
-    async def _check(self, name: str) -> None:
+    async def run_check(self, name: str) -> None:
         try:
             integration = self.monitor.resolve(name)
             configuration = self.monitor.configuration(integration)

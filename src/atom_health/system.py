@@ -13,11 +13,12 @@ import logging
 import os
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from atom_health.alerting.manager import AlertManager
-from atom_health.config import DATABASE_ENV_VAR, Settings
+from atom_health.config import DATABASE_ENV_VAR, REDIS_ENV_VAR, ConfigError, Settings
 from atom_health.history import rollups
 from atom_health.history.recorder import Recorder
 from atom_health.model.history import ConfigEvent
@@ -28,12 +29,29 @@ from atom_health.sinks.metrics import HealthMetrics
 from atom_health.store import Store, open_store
 from atom_health.web.app import create_app
 
+if TYPE_CHECKING:
+    from atom_health.cluster import Fleet
+
 log = logging.getLogger(__name__)
 
 
 def build_monitor(settings: Settings, environ: Mapping[str, str] = os.environ) -> HealthMonitor:
     """The engine alone, for one-shot checks (``atom-health health``): no store, no scheduler."""
     return HealthMonitor.from_settings(settings, environ)
+
+
+def open_fleet(url: str, settings: Settings, intervals: Mapping[str, float] | None) -> Fleet:
+    """Replicas cooperating through the Redis at ``url`` (needs the ``redis`` extra)."""
+    try:
+        from atom_health.cluster import Fleet
+    except ImportError:
+        raise ConfigError(
+            "redis_url is set but redis-py is not installed: pip install 'atom-health[redis]'"
+        ) from None
+    try:
+        return Fleet(url, settings, intervals)
+    except ValueError:  # never echo the URL: it may carry a password
+        raise ConfigError("redis_url: not a Redis URL (redis://, rediss:// or unix://)") from None
 
 
 class HealthSystem:
@@ -63,6 +81,21 @@ class HealthSystem:
         if self.alerts is not None:
             self.monitor.subscribe(self.alerts.on_result)
         enabled = settings.scheduler.enabled if scheduler is None else scheduler
+        intervals = {
+            i.id: i.interval_seconds or settings.scheduler.interval_seconds
+            for i in self.monitor.catalog
+        }
+        self.redis_url = environ.get(REDIS_ENV_VAR) or settings.redis_url
+        self.fleet = (
+            open_fleet(self.redis_url, settings, intervals if enabled else None)
+            if self.redis_url
+            else None
+        )
+        if self.fleet is not None:
+            self.monitor.fleet = self.fleet.results
+            self.fleet.results.on_remote(self.monitor.adopt)
+            self.fleet.results.on_remote(self.live.publish)
+            self.fleet.results.on_remote(self.metrics.show)
         self.scheduler = (
             Scheduler(
                 self.monitor,
@@ -70,6 +103,7 @@ class HealthSystem:
                 {i.id: i.interval_seconds for i in self.monitor.catalog if i.interval_seconds},
                 on_config_events=self.on_config_events,
                 initial_spread=settings.scheduler.initial_spread_seconds,
+                sharing=self.fleet.work if self.fleet is not None else None,
             )
             if enabled
             else None
@@ -86,6 +120,8 @@ class HealthSystem:
             self.alerts.on_config_events(events)
 
     async def start(self) -> None:
+        if self.fleet is not None:
+            await self.fleet.start()
         self.recorder.start()
         if self.alerts is not None:
             await self.alerts.start()
@@ -103,6 +139,8 @@ class HealthSystem:
                 await self._maintenance
         if self.alerts is not None:
             await self.alerts.stop()
+        if self.fleet is not None:
+            await self.fleet.stop()
         await self.monitor.aclose()
         await asyncio.to_thread(self.recorder.stop)
         self.store.close()

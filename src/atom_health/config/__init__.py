@@ -4,6 +4,8 @@ from atom_health.config.alerting import AlertingSettings
 from atom_health.config.settings import (
     CONFIG_ENV_VAR,
     DATABASE_ENV_VAR,
+    REDIS_ENV_VAR,
+    ClusterSettings,
     HistorySettings,
     ProbeSettings,
     SchedulerSettings,
@@ -16,7 +18,9 @@ from atom_health.model.errors import ConfigError
 __all__ = [
     "CONFIG_ENV_VAR",
     "DATABASE_ENV_VAR",
+    "REDIS_ENV_VAR",
     "AlertingSettings",
+    "ClusterSettings",
     "ConfigError",
     "HistorySettings",
     "ProbeSettings",

@@ -21,6 +21,7 @@ from atom_health.model.errors import ConfigError
 
 CONFIG_ENV_VAR = "ATOM_HEALTH_CONFIG"
 DATABASE_ENV_VAR = "ATOM_HEALTH_DATABASE_URL"
+REDIS_ENV_VAR = "ATOM_HEALTH_REDIS_URL"
 
 
 class ProbeSettings(BaseModel):
@@ -64,6 +65,32 @@ class HistorySettings(BaseModel):
     maintenance_interval_seconds: float = Field(default=3600.0, ge=10, le=86_400)
 
 
+class ClusterSettings(BaseModel):
+    """How replicas cooperate through Redis (only used when a Redis URL is set)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key_prefix: str = Field(
+        default="atom-health", min_length=1, max_length=100, description="Namespace of our keys"
+    )
+    lease_seconds: float = Field(
+        default=10.0,
+        ge=0.3,
+        le=600,
+        description="Scheduler lease; a dead holder's role moves after it",
+    )
+    claim_idle_seconds: float = Field(
+        default=30.0,
+        ge=0.5,
+        le=3600,
+        description="A handed-out check unacknowledged this long is taken over by another replica",
+    )
+    retry_seconds: float = Field(
+        default=1.0, ge=0.1, le=60, description="How often an unreachable Redis is tried again"
+    )
+    operation_timeout_seconds: float = Field(default=1.0, gt=0, le=30)
+
+
 class Settings(BaseModel):
     """The whole config file. Every field has a default, so an absent file means defaults."""
 
@@ -74,6 +101,11 @@ class Settings(BaseModel):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    redis_url: str | None = Field(
+        default=None,
+        description="Replicas cooperate through this Redis; $ATOM_HEALTH_REDIS_URL wins",
+    )
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     integrations: dict[IntegrationId, IntegrationEntry] = Field(default_factory=dict)
     backends: dict[IntegrationId, BackendEntry] = Field(default_factory=dict)
     _source: str = PrivateAttr(default="(defaults)")

@@ -72,24 +72,46 @@ class HealthMetrics:
             "How late the scheduler started the last due check",
             registry=r,
         )
+        self.redis_connected = Gauge(
+            "atom_health_redis_connected",
+            "Replicas: 1 while this replica cooperates through Redis, 0 while it works alone",
+            registry=r,
+        )
+        self.scheduler_lease = Gauge(
+            "atom_health_scheduler_lease_held",
+            "Replicas: 1 while this replica holds the scheduler lease",
+            registry=r,
+        )
 
     def observe(self, result: ServiceHealth) -> None:
         """Monitor subscriber: count one fresh result (label children are looked up once)."""
-        name = result.service
-        if name not in self.known:
-            return
-        series = self._series.get(name)
+        series = self.show(result)
         if series is None:
-            series = self._series[name] = _Series(self, name)
-        for status, gauge in series.status.items():
-            gauge.set(1.0 if status is result.status else 0.0)
-        series.up.set(_UP[result.status])
+            return
+        name = result.service
         series.checks[result.status].inc()
         api = result.checks.api_access
         if api.latency_ms is not None:
             series.latency.observe(api.latency_ms / 1000)
         if api.category is not None:
             self.failures.labels(name, api.category.value).inc()
+
+    def show(self, result: ServiceHealth) -> _Series | None:
+        """Set the status gauges only: for a result another replica checked and counted."""
+        name = result.service
+        if name not in self.known:
+            return None
+        series = self._series.get(name)
+        if series is None:
+            series = self._series[name] = _Series(self, name)
+        for status, gauge in series.status.items():
+            gauge.set(1.0 if status is result.status else 0.0)
+        series.up.set(_UP[result.status])
+        return series
+
+    def show_fleet(self, connected: bool, lease: bool) -> None:
+        self.redis_connected.set(1.0 if connected else 0.0)
+        self.scheduler_lease.set(1.0 if lease else 0.0)
 
     def render(self, prober: LiveProber, scheduler_lag: float | None) -> bytes:
         for name, service in prober.services().items():

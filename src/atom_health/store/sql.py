@@ -56,6 +56,9 @@ def create_sql_engine(url: str) -> Engine:
     return engine
 
 
+MIGRATION_LOCK_ID = 0x61746F6D  # any constant of ours: PostgreSQL's advisory lock key
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database schema to the newest migration."""
     config = Config()
@@ -63,6 +66,8 @@ def migrate(engine: Engine) -> None:
         "script_location", str(resources.files("atom_health.store").joinpath("migrations"))
     )
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # replicas starting together: one at a time
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

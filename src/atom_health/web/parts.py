@@ -6,7 +6,7 @@ only names the shape, so it never imports the layer that builds it.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from atom_health.alerting.manager import AlertManager
 from atom_health.config import Settings
@@ -15,6 +15,9 @@ from atom_health.scheduling import Scheduler
 from atom_health.sinks.live import LiveUpdates
 from atom_health.sinks.metrics import HealthMetrics
 from atom_health.store.base import Store
+
+if TYPE_CHECKING:  # the cluster package needs the optional redis extra
+    from atom_health.cluster import Fleet
 
 
 class SystemParts(Protocol):
@@ -25,6 +28,7 @@ class SystemParts(Protocol):
     metrics: HealthMetrics
     alerts: AlertManager | None
     scheduler: Scheduler | None
+    fleet: Fleet | None
 
     async def start(self) -> None:
         """Start the background parts (recorder, scheduler, alerting)."""

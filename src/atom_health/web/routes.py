@@ -233,6 +233,9 @@ async def metrics(request: Request) -> Response:
     """Prometheus text format."""
     system = system_of(request)
     lag = system.scheduler.lag_seconds if system.scheduler is not None else None
+    if system.fleet is not None:
+        state = system.fleet.state()
+        system.metrics.show_fleet(state.cooperating, state.scheduler_lease)
     body = system.metrics.render(system.monitor.live_prober, lag)
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)
 

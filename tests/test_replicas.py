@@ -1,0 +1,296 @@
+"""Replicas cooperating through a real redis-server and PostgreSQL: three ``atom-health
+system`` processes on their own ports, the simulator counting every provider call.
+
+Intervals are short (1 s) and three integrations are checked, so the whole module runs in
+well under a minute; the assertions allow one extra check at a handover, never a fleet
+that checks everything three times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from atom_health.catalog import build_catalog
+from atom_health.config import Settings
+from atom_health.serving import free_port
+from atom_health.simulator import Simulator
+from tests.conftest import FAST_PROBES, wait_for
+from tests.system_services import RedisServer, redis_server
+
+pytest.importorskip("redis")
+
+CHECKED = ("github", "linear", "hubspot")  # one provider call per check each
+INTERVAL = 1.0
+LEASE = 0.8
+
+
+@dataclass
+class Replica:
+    process: subprocess.Popen[str]
+    url: str
+    output: list[str] = field(default_factory=list)
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=5)
+
+    def metric(self, name: str) -> float | None:
+        for line in self.get("/metrics").text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return None
+
+
+def fleet_config(tmp_path: Path) -> Path:
+    config = tmp_path / "atom.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "cache_ttl_seconds": 0.5,
+                "scheduler": {"interval_seconds": INTERVAL, "initial_spread_seconds": 0.5},
+                "probes": {"vendor_status": False, "deadline_seconds": 2.0},
+                "cluster": {
+                    "lease_seconds": LEASE,
+                    "claim_idle_seconds": 3.0,
+                    "retry_seconds": 0.2,
+                    "operation_timeout_seconds": 0.5,
+                },
+                "alerting": {"enabled": False},
+                "integrations": {
+                    i.id: {"enabled": False}
+                    for i in build_catalog(Settings(), {})
+                    if i.id not in CHECKED
+                },
+            }
+        )
+    )
+    return config
+
+
+@contextmanager
+def replicas(count: int, config: Path, env: dict[str, str]) -> Iterator[list[Replica]]:
+    """``count`` ``atom-health system`` processes, started together, each on its own port."""
+    with ExitStack() as stack:
+        started = []
+        for _ in range(count):
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "atom_health", "system", "--config", str(config),
+                 "--port", str(port)],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+            stack.callback(_kill, process)
+            started.append(Replica(process, f"http://127.0.0.1:{port}"))
+        for replica in started:
+            _read_until_ready(replica)
+        yield started
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+def _read_until_ready(replica: Replica) -> None:
+    stdout = replica.process.stdout
+    assert stdout is not None
+    deadline = time.monotonic() + 60
+    while not any("Dashboard:" in line for line in replica.output):
+        line = stdout.readline()
+        assert line or replica.process.poll() is None, "".join(replica.output)
+        replica.output.append(line)
+        assert time.monotonic() < deadline, "".join(replica.output)
+    # keep draining, so a chatty replica never blocks on a full pipe
+    threading.Thread(target=lambda: replica.output.extend(stdout), daemon=True).start()
+
+
+def calls(simulator: Simulator) -> dict[str, int]:
+    state = httpx.get(f"{simulator.url}/_admin/state").json()["providers"]
+    return {name: state[name]["api_requests"] for name in CHECKED}
+
+
+def lease_holder(redis_url: str) -> int:
+    """The process id of the replica holding the scheduler lease."""
+    import redis
+
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        token = client.get("atom-health:scheduler:lease")
+    assert isinstance(token, str), "no replica holds the scheduler lease"
+    return int(token.split(":")[0].rsplit("-", 2)[1])
+
+
+@pytest.fixture
+def fleet_env(simulator: Simulator, postgres_url: str, redis: RedisServer) -> dict[str, str]:
+    return {
+        **os.environ,
+        **simulator.environment(),
+        "ATOM_HEALTH_DATABASE_URL": postgres_url,
+        "ATOM_HEALTH_REDIS_URL": redis.url,
+    }
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    with redis_server() as server:
+        yield server
+
+
+def test_three_replicas_check_each_integration_once_share_results_live_and_survive_a_kill(
+    tmp_path: Path, simulator: Simulator, fleet_env: dict[str, str], redis: RedisServer
+) -> None:
+    with replicas(3, fleet_config(tmp_path), fleet_env) as fleet:
+        wait_for(lambda: all(r.metric("atom_health_redis_connected") == 1 for r in fleet))
+        time.sleep(2 * INTERVAL)  # past the start-up round every replica runs
+        before = calls(simulator)
+        time.sleep(10 * INTERVAL)
+        after = calls(simulator)
+        for name in CHECKED:  # alone, three replicas would make ~30 calls each
+            assert 9 <= after[name] - before[name] <= 11, (name, before, after)
+        holders = [r.metric("atom_health_scheduler_lease_held") for r in fleet]
+        assert holders.count(1.0) == 1, holders
+
+        # live everywhere: a result checked on A is on B's event stream within a second
+        a, b = fleet[0], fleet[1]
+        seen = stream_rows(b, "linear")
+        simulator.set_fault("linear", "reject")
+        result = a.get("/api/linear/health?refresh=true").json()
+        answered = time.monotonic()
+        assert result["status"] == "unhealthy"
+        wait_for(lambda: any(_same_time(result["timestamp"], key) for key in seen), timeout=5)
+        arrived = next(at for key, at in seen.items() if _same_time(result["timestamp"], key))
+        assert arrived - answered < 1.0
+        assert b.get("/api/linear/health").json()["status"] == "unhealthy"  # adopted by B
+        simulator.set_fault("linear", None)
+
+        # the lease holder is killed: another replica takes the role within two intervals
+        victim = lease_holder(redis.url)
+        assert victim in {r.process.pid for r in fleet}
+        os.kill(victim, signal.SIGKILL)
+        killed_at, at_kill = time.monotonic(), calls(simulator)
+        wait_for(
+            lambda: all(n >= at_kill[k] + 2 for k, n in calls(simulator).items()),
+            timeout=2 * INTERVAL + 2 * LEASE + 2,  # two intervals, plus this poll's slack
+        )
+        assert time.monotonic() - killed_at < 2 * INTERVAL + 2 * LEASE + 2
+        survivors = [r for r in fleet if r.process.pid != victim]
+        wait_for(lambda: lease_holder(redis.url) in {r.process.pid for r in survivors})
+
+
+def stream_rows(replica: Replica, service: str) -> dict[str, float]:
+    """Follow the replica's event stream: ``checked_at`` of each row of ``service`` -> when it
+    arrived (filled in by a background thread until the replica stops)."""
+    seen: dict[str, float] = {}
+    streaming = threading.Event()
+
+    def listen() -> None:
+        try:
+            with httpx.stream("GET", replica.url + "/api/events", timeout=30) as response:
+                for line in response.iter_lines():
+                    streaming.set()
+                    if line.startswith("data:"):
+                        row = json.loads(line[5:])["row"]
+                        if row["service"] == service:
+                            seen.setdefault(row["checked_at"], time.monotonic())
+        except httpx.HTTPError:
+            return  # the replica stopped
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert streaming.wait(10)
+    return seen
+
+
+def _same_time(a: str, b: str) -> bool:
+    from datetime import datetime
+
+    return datetime.fromisoformat(a) == datetime.fromisoformat(b)
+
+
+def test_redis_going_away_is_not_an_outage_and_cooperation_resumes(
+    tmp_path: Path, simulator: Simulator, fleet_env: dict[str, str], redis: RedisServer
+) -> None:
+    with replicas(2, fleet_config(tmp_path), fleet_env) as fleet:
+        wait_for(lambda: all(r.metric("atom_health_redis_connected") == 1 for r in fleet))
+        redis.stop()
+        wait_for(lambda: all(r.metric("atom_health_redis_connected") == 0 for r in fleet))
+        alone = calls(simulator)
+        for replica in fleet:  # every replica answers, from its own checks
+            answer = replica.get("/api/github/health")
+            assert answer.status_code == 200
+            assert answer.json()["status"] == "healthy"
+        wait_for(lambda: all(n >= alone[k] + 4 for k, n in calls(simulator).items()))
+
+        redis.start()  # same port, empty: the schedule and the group are made again
+        wait_for(lambda: all(r.metric("atom_health_redis_connected") == 1 for r in fleet))
+        time.sleep(2 * INTERVAL)
+        before = calls(simulator)
+        time.sleep(5 * INTERVAL)
+        after = calls(simulator)
+        for name in CHECKED:  # cooperating again: ~5 calls each, not ~10
+            assert 4 <= after[name] - before[name] <= 7, (name, before, after)
+        assert [r.metric("atom_health_scheduler_lease_held") for r in fleet].count(1.0) == 1
+
+
+async def test_an_unreachable_redis_never_stops_a_replica_nor_shows_its_password(
+    caplog: pytest.LogCaptureFixture, sim_credentials: dict[str, str], sim_urls: dict[str, str]
+) -> None:
+    from atom_health.store import MemoryStore
+    from atom_health.system import HealthSystem
+
+    password = "redis-pass-7f3a9c"
+    environ = {
+        **sim_urls,
+        **sim_credentials,
+        "ATOM_HEALTH_REDIS_URL": f"redis://:{password}@127.0.0.1:{free_port()}/0",
+    }
+    settings = Settings(probes=FAST_PROBES)
+    system = HealthSystem(settings, environ, store=MemoryStore(), scheduler=False)
+    caplog.set_level("DEBUG")
+    await system.start()
+    try:
+        assert system.fleet is not None
+        assert system.fleet.state().redis == "unreachable"
+        assert (await system.monitor.check("github")).status.value == "healthy"
+        scraped = system.metrics.render(system.monitor.live_prober, None).decode()
+        assert "atom_health_integration_up" in scraped
+    finally:
+        await system.stop()
+    assert password not in caplog.text
+
+
+def test_a_bad_redis_url_is_a_clear_error_without_the_url(tmp_path: Path) -> None:
+    from atom_health.config import ConfigError
+    from atom_health.system import HealthSystem
+
+    settings = Settings(redis_url="http://user:hunter22@example.invalid/")
+    with pytest.raises(ConfigError) as raised:
+        HealthSystem(settings, {}, scheduler=False)
+    assert "redis_url" in str(raised.value)
+    assert "hunter22" not in str(raised.value)
+
+
+def test_the_compose_file_runs_three_replicas_on_one_redis_and_one_postgresql() -> None:
+    compose = yaml.safe_load(
+        (Path(__file__).parent.parent / "deploy" / "compose.replicas.yaml").read_text()
+    )
+    services = compose["services"]
+    replicas_ = [s for name, s in services.items() if name.startswith("replica")]
+    assert len(replicas_) == 3
+    assert {"redis", "postgres"} <= set(services)
+    for replica in replicas_:
+        env = replica["environment"]
+        assert env["ATOM_HEALTH_REDIS_URL"].startswith("redis://redis:")
+        assert "@postgres:" in env["ATOM_HEALTH_DATABASE_URL"]
