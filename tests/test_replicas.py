@@ -294,3 +294,38 @@ def test_the_compose_file_runs_three_replicas_on_one_redis_and_one_postgresql() 
         env = replica["environment"]
         assert env["ATOM_HEALTH_REDIS_URL"].startswith("redis://redis:")
         assert "@postgres:" in env["ATOM_HEALTH_DATABASE_URL"]
+
+
+async def test_one_flight_and_one_cache_for_the_fleet(
+    redis: RedisServer, simulator: Simulator, sim_credentials: dict[str, str],
+    sim_urls: dict[str, str],
+) -> None:  # fmt: skip
+    import asyncio
+
+    from atom_health.store import MemoryStore
+    from atom_health.system import HealthSystem
+
+    environ = {**sim_urls, **sim_credentials, "ATOM_HEALTH_REDIS_URL": redis.url}
+    settings = Settings(probes=FAST_PROBES.model_copy(update={"vendor_status": False}))
+    a, b = (HealthSystem(settings, environ, store=MemoryStore(), scheduler=False) for _ in "ab")
+    for system in (a, b):
+        await system.start()
+    try:
+        simulator.set_latency(300)  # a check long enough for the other replica to join it
+        before = simulator.state("github")["api_requests"]
+        first, second = await asyncio.gather(
+            a.monitor.check("github", refresh=True), b.monitor.check("github", refresh=True)
+        )
+        assert simulator.state("github")["api_requests"] == before + 1
+        assert first.timestamp == second.timestamp
+
+        simulator.set_latency(0)
+        before = simulator.state("linear")["api_requests"]
+        checked = await a.monitor.check("linear")
+        cached = await b.monitor.check("linear")  # from the fleet's cache: no provider call
+        assert cached.cached
+        assert cached.timestamp == checked.timestamp
+        assert simulator.state("linear")["api_requests"] == before + 1
+    finally:
+        for system in (a, b):
+            await system.stop()

@@ -37,6 +37,11 @@ redis.call('PUBLISH', ARGV[3], ARGV[4])
 if redis.call('GET', KEYS[2]) == ARGV[5] then redis.call('DEL', KEYS[2]) end
 return 1
 """
+# KEYS: flight key; ARGV: flight token
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
 _SEPARATOR = "\n"  # message = replica id, separator, result JSON
 
 
@@ -52,6 +57,7 @@ class SharedResults:
         self.flight_seconds = flight_seconds
         self.channel = link.key("results")
         self._finish = link.client.register_script(_FINISH)
+        self._release = link.client.register_script(_RELEASE)
         self._adopters: list[Callable[[ServiceHealth], object]] = []
         self._waiters: dict[str, list[asyncio.Future[ServiceHealth]]] = {}
         self._listener: asyncio.Task[None] | None = None
@@ -89,7 +95,14 @@ class SharedResults:
             return await check()
         if taken:
             self._forget(name, waiter)
-            result = await check()
+            try:
+                result = await check()
+            except BaseException:  # cancelled: free the flight now, not when its lock expires
+                with contextlib.suppress(RedisUnavailable):
+                    await self.link.run(
+                        lambda r: self._release(keys=[flight], args=[token], client=r)
+                    )
+                raise
             await self._finish_flight(result, flight, token)
             return result
         try:
