@@ -38,6 +38,8 @@ _CHECK_STATUS_BY_CATEGORY = {
     Category.server_error: CheckStatus.failed,
     Category.bad_response: CheckStatus.failed,
     Category.vendor_outage: CheckStatus.failed,
+    Category.credential_expiring: CheckStatus.warn,
+    Category.test_credentials: CheckStatus.failed,
 }
 
 _STATUS_BY_CHECK = {

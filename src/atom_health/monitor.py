@@ -16,7 +16,6 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import aiohttp
 
@@ -62,12 +61,6 @@ SKIPPED_NOT_REQUESTED = ApiAccessCheck(
 )
 
 
-class ApiProber(Protocol):
-    """What the engine needs from the live API step."""
-
-    async def probe(self, integration: Integration) -> ApiAccessCheck: ...
-
-
 class FleetResults(Protocol):
     """The fleet's one cache and one flight per integration (see :mod:`atom_health.cluster`)."""
 
@@ -110,15 +103,15 @@ class HealthMonitor:
         *,
         settings: Settings | None = None,
         environ: Mapping[str, str] = os.environ,
-        prober: ApiProber | None = None,
     ) -> None:
         self.catalog = catalog
         self.settings = settings or Settings()
         self.environ = environ
         self._session: aiohttp.ClientSession | None = None
         probes = self.settings.probes
-        self.live_prober = LiveProber(probes, environ, self.session)
-        self.prober: ApiProber = prober or self.live_prober
+        self.live_prober = LiveProber(
+            probes, environ, self.session, production=self.settings.environment == "production"
+        )
         self.vendor_status = (
             VendorStatusReader(
                 self.session, probes.vendor_timeout_seconds, probes.vendor_cache_seconds
@@ -285,9 +278,9 @@ class HealthMonitor:
         everything fine when the probe failed in a way the vendor could explain."""
         reader = self.vendor_status
         if reader is None:
-            return await self.prober.probe(integration), None
+            return await self.live_prober.probe(integration), None
         api_access, vendor = await asyncio.gather(
-            self.prober.probe(integration), reader.read(integration, fresh=refresh)
+            self.live_prober.probe(integration), reader.read(integration, fresh=refresh)
         )
         if (
             not refresh

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from atom_health.catalog.model import ENV_NAME_PATTERN, INTEGRATION_ID_PATTERN, StatusFormat
-from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec
+from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec, TestModeSpec
 from atom_health.model.vocabulary import Criticality
 
 EnvName = Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
@@ -48,6 +48,12 @@ class IntegrationEntry(BaseModel):
         default=None, description="How to prove the credentials, strongest first"
     )
     rate_limit: RateLimitSpec | None = None
+    needed_scopes: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/\-]{1,120}$")]] | None = (
+        Field(default=None, description="Scopes the platform's use of this integration needs")
+    )
+    test_mode: TestModeSpec | None = Field(
+        default=None, description="How to tell test or sandbox credentials"
+    )
     interval_seconds: float | None = Field(
         default=None, ge=0.1, le=86_400, description="How often the scheduler checks it"
     )

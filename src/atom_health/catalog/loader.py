@@ -114,6 +114,8 @@ def _integration(key: str, fields: Mapping[str, Any], environ: Mapping[str, str]
         enabled=fields.get("enabled", True),
         probes=tuple(fields.get("probes", ())),
         rate_limit=fields.get("rate_limit"),
+        needed_scopes=tuple(fields.get("needed_scopes", ())),
+        test_mode=fields.get("test_mode"),
         interval_seconds=fields.get("interval_seconds"),
     )
 

@@ -1,12 +1,7 @@
 """OAuth2 token requests for probes, and the cache that keeps their tokens until near expiry.
 
-A grant's answer is read by OAuth error code (RFC 6749 section 5.2 and the common
-provider variants), never by free text:
-- the client id or secret was refused -> ``credentials_rejected``;
-- the client was recognised but the grant was refused (``invalid_grant`` for a refresh
-  token or account id) -> ``credentials_rejected``, naming the grant's own variables;
-- the client was recognised but may not use this grant type -> :class:`ClientRecognised`;
-- for a ``check_only`` grant, any other refusal means the client was recognised.
+A grant's answer is read by :mod:`atom_health.checks.dialects.oauth`; a client that was
+recognised without a usable token comes back as :class:`ClientRecognised`.
 """
 
 from __future__ import annotations
@@ -18,19 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from atom_health.catalog.probe_spec import GrantSpec
-from atom_health.model.vocabulary import Category
+from atom_health.checks.dialects import oauth
+from atom_health.checks.dialects.answer import scope_names
 from atom_health.services.base import IntegrationService
-from atom_health.services.http import CallFailed, Reply, basic_auth, error_code, status_failure
+from atom_health.services.http import CallFailed, Reply, basic_auth, error_code
 
-CLIENT_REJECTED = frozenset(
-    {
-        "invalid_client",  # RFC 6749
-        "incorrect_client_credentials",  # GitHub
-        "invalid_client_id",  # Slack
-        "bad_client_secret",  # Slack
-    }
-)
-GRANT_NOT_ALLOWED = frozenset({"unauthorized_client", "unsupported_grant_type"})
 DEFAULT_LIFETIME = 300.0
 REFRESH_MARGIN = 60.0
 
@@ -41,6 +28,16 @@ class ClientRecognised:
 
     code: str | None
     reply: Reply
+
+
+@dataclass(frozen=True)
+class Granted:
+    """A token the endpoint issued, with what its answer says about the grant."""
+
+    token: str
+    lifetime: float
+    scopes: tuple[str, ...] | None  # the standard ``scope`` field, when present
+    refresh_expires_in: float | None  # the refresh token's own lifetime, when stated
 
 
 @dataclass
@@ -83,8 +80,8 @@ async def request_grant(
     token_url: str,
     value: Callable[[str], str],
     deadline: float,
-) -> tuple[str, float] | ClientRecognised:
-    """Ask the token endpoint; returns (access token, lifetime s) or :class:`ClientRecognised`.
+) -> Granted | ClientRecognised:
+    """Ask the token endpoint; returns the :class:`Granted` token or :class:`ClientRecognised`.
 
     ``value`` reads a canonical variable's value. Raises :class:`CallFailed` otherwise.
     """
@@ -102,48 +99,19 @@ async def request_grant(
         headers=headers,
         data=body if spec.encoding == "form" else None,
         json=body if spec.encoding == "json" else None,
-        interpret=lambda r: _grant_failure(r, spec),
+        interpret=lambda r: oauth.interpret(r, spec),
         deadline=deadline,
     )
     answer = _json_object(reply)
     token = answer.get("access_token")
     if spec.check_only or not isinstance(token, str) or not token:
         return ClientRecognised(error_code(answer), reply)
-    return token, _lifetime(answer.get("expires_in"))
-
-
-def _grant_failure(reply: Reply, spec: GrantSpec) -> CallFailed | None:
-    """Decide a token endpoint's answer by its OAuth error code.
-
-    OAuth reports errors with 400 or 401 (Slack and GitHub with 200); any other status
-    means what it means anywhere, so the shared status mapping decides it.
-    """
-    if reply.status not in (200, 400, 401):
-        return status_failure(reply)
-    answer = _json_object(reply, strict=False)
-    code = error_code(answer)
-    if code in CLIENT_REJECTED or (reply.status == 401 and code is None):
-        return CallFailed(
-            Category.credentials_rejected,
-            f"the client id or secret was refused ({code or 'HTTP 401'})",
-            reply.status,
-            code=code,
-            extra={"variables": [spec.client_id, spec.client_secret]},
-        )
-    if code is None and 200 <= reply.status < 300 and "access_token" in answer:
-        return None
-    if code is not None and (spec.check_only or code in GRANT_NOT_ALLOWED):
-        return None
-    if code is not None:
-        return CallFailed(
-            Category.credentials_rejected,
-            f"the grant was refused ({code})",
-            reply.status,
-            code=code,
-            extra={"variables": spec.variables()},
-        )
-    return CallFailed(
-        Category.bad_response, f"HTTP {reply.status}, no token and no error code", reply.status
+    scope = answer.get("scope")
+    return Granted(
+        token,
+        _lifetime(answer.get("expires_in")),
+        scope_names(scope, " ") if isinstance(scope, str) else None,
+        _seconds(answer.get("refresh_token_expires_in", answer.get("x_refresh_token_expires_in"))),
     )
 
 
@@ -155,6 +123,14 @@ def _json_object(reply: Reply, strict: bool = True) -> Mapping[str, Any]:
             raise
         return {}
     return answer if isinstance(answer, dict) else {}
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
 
 
 def _lifetime(expires_in: Any) -> float:

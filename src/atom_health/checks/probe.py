@@ -10,24 +10,32 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
 from atom_health.catalog.model import Integration
-from atom_health.catalog.probe_spec import PLACEHOLDER, ExpectSpec, ProbeSpec, RequestSpec
-from atom_health.checks.grants import ClientRecognised, TokenCache, request_grant
+from atom_health.catalog.probe_spec import PLACEHOLDER, ProbeSpec, RequestSpec
+from atom_health.checks import dialects
+from atom_health.checks.dialects.answer import body_of, lookup, scope_names
+from atom_health.checks.grants import ClientRecognised, Granted, TokenCache, request_grant
+from atom_health.checks.lifecycle import after, expiry, jwt_expiry, soonest, test_marker
+from atom_health.checks.quota import read_quota, share_left
 from atom_health.classify import check_status_for
 from atom_health.config import ProbeSettings
-from atom_health.model.results import ApiAccessCheck, Category, CheckStatus, Evidence
-from atom_health.services.base import CallLimits, IntegrationService
-from atom_health.services.http import (
-    CallFailed,
-    Reply,
-    basic_auth,
-    safe_code,
-    status_failure,
+from atom_health.model.results import (
+    ApiAccessCheck,
+    Category,
+    CheckStatus,
+    CredentialExpiry,
+    Evidence,
+    Quota,
+    Scopes,
 )
+from atom_health.services.base import CallLimits, IntegrationService
+from atom_health.services.http import CallFailed, Reply, basic_auth, parse_moment
 from atom_health.services.rate_limit import TokenBucket
 from atom_health.services.retry import RetryPolicy
 
@@ -40,11 +48,16 @@ class LiveProber:
         settings: ProbeSettings,
         environ: Mapping[str, str],
         session: Callable[[], aiohttp.ClientSession],
+        *,
+        production: bool = False,
     ) -> None:
         self.settings = settings
         self.environ = environ
         self._session = session
+        self.production = production
         self.tokens = TokenCache()
+        # What each cached token's grant said: granted scopes and the refresh token's expiry.
+        self.grants: dict[str, tuple[tuple[str, ...] | None, datetime | None]] = {}
         self._services: dict[str, IntegrationService] = {}
         self.limits = CallLimits(
             attempt_timeout=settings.attempt_timeout_seconds,
@@ -89,6 +102,7 @@ class _ProbeRun:
         self.name = integration.name
         self.environ = prober.environ
         self.token_from_cache = False
+        self.grant_key: str | None = None
 
     def value(self, canonical: str) -> str:
         return self.environ.get(self.integration.env_name(canonical), "").strip()
@@ -179,13 +193,19 @@ class _ProbeRun:
         key = TokenCache.key(self.integration.id, values)
         cached = None if fresh or grant.check_only else self.prober.tokens.get(key)
         self.token_from_cache = cached is not None
+        self.grant_key = key
         if cached is not None:
             return cached
         granted = await request_grant(service, grant, token_url, self.value, deadline)
         if isinstance(granted, ClientRecognised):
             return granted
-        self.prober.tokens.put(key, *granted)
-        return granted[0]
+        self.remember(key, granted)
+        return granted.token
+
+    def remember(self, key: str, granted: Granted) -> None:
+        self.prober.tokens.put(key, granted.token, granted.lifetime)
+        refresh = after(granted.refresh_expires_in) if granted.refresh_expires_in else None
+        self.prober.grants[key] = (granted.scopes, refresh)
 
     async def call(
         self,
@@ -216,7 +236,7 @@ class _ProbeRun:
             headers=headers,
             params=params,
             json=spec.body,
-            interpret=lambda reply: interpret_reply(reply, spec.expect),
+            interpret=lambda reply: dialects.interpret(reply, spec.expect),
             deadline=deadline,
         )
 
@@ -254,24 +274,139 @@ class _ProbeRun:
                 attempts=outcome.reply.attempts,
                 evidence=Evidence.client,
             )
-        status = CheckStatus.passed
-        message = f"{self.name} accepted the credentials ({spec.name})"
-        slow = self.prober.settings.slow_threshold_ms
-        if outcome.latency_ms > slow:  # the provider's own answer time, not our waits
-            status = CheckStatus.warn
-            message = f"{self.name} accepted the credentials but answered slowly: {outcome.latency_ms:.0f} ms, over the {slow:.0f} ms threshold"
-        elif outcome.attempts > 1:
-            status = CheckStatus.warn
-            message = f"{self.name} accepted the credentials after {outcome.attempts} attempts: transient errors"
-        return ApiAccessCheck(
-            status=status,
-            message=message,
+        request = spec.request
+        body = body_of(outcome) if request is not None and request.expect.json_body else None
+        check = ApiAccessCheck(
+            status=CheckStatus.passed,
+            message=f"{self.name} accepted the credentials ({spec.name})",
             method=spec.name,
             http_status=outcome.status,
             latency_ms=latency,
             attempts=outcome.attempts,
             evidence=spec.evidence,
+            quota=read_quota(request.quota, outcome, body) if request else None,
+            scopes=self.scopes(spec, outcome, body),
+            credential=self.credential(spec, outcome),
         )
+        return self.judged(spec, check, outcome, body)
+
+    def judged(
+        self, spec: ProbeSpec, check: ApiAccessCheck, reply: Reply, body: Any
+    ) -> ApiAccessCheck:
+        """A passing probe's findings, the most serious first: test credentials in
+        production, missing scopes, a spent quota, an expiring credential, a low quota,
+        slowness, transient errors."""
+        name, settings = self.name, self.prober.settings
+        quota, scopes, credential = check.quota, check.scopes, check.credential
+        marker = None
+        if self.prober.production:
+            base_url = self.integration.resolved_base_url(self.environ)
+            marker = test_marker(
+                self.integration.test_mode, self.value, self.integration.env_name, base_url, body
+            )
+        if marker is not None:
+            return _finding(
+                check,
+                Category.test_credentials,
+                f"{name} works with test or sandbox credentials in production ({marker}): "
+                f"set live credentials in {_join(self.secret_names(spec))}",
+            )
+        if scopes is not None and scopes.missing:
+            return _finding(
+                check,
+                Category.permission_denied,
+                f"{name} accepted the credentials, but they lack the scopes "
+                f"{_join(scopes.missing)}: grant them to the app",
+            )
+        if quota is not None and quota.remaining <= 0:
+            return _finding(
+                check,
+                Category.rate_limited,
+                f"{name} accepted the credentials, but the request quota is spent "
+                f"(0 of {quota.limit or 'its limit'} left){_resets(quota)}",
+            )
+        if credential is not None and credential.days_left <= settings.credential_warn_days:
+            when = credential.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+            state = (
+                f"expired on {when}"
+                if credential.days_left <= 0
+                else f"expires in {credential.days_left:g} days (on {when})"
+            )
+            return _finding(
+                check,
+                Category.credential_expiring,
+                f"{name}: the credential in {credential.variable} {state}: rotate it",
+            )
+        if quota is not None and share_left(quota) < settings.quota_warn_share:
+            return check.model_copy(
+                update={
+                    "status": CheckStatus.warn,
+                    "message": f"{name} accepted the credentials, but the request quota is low: "
+                    f"{quota.remaining} of {quota.limit} left{_resets(quota)}",
+                }
+            )
+        slow = settings.slow_threshold_ms
+        if reply.latency_ms > slow:  # the provider's own answer time, not our waits
+            return check.model_copy(
+                update={
+                    "status": CheckStatus.warn,
+                    "message": f"{name} accepted the credentials but answered slowly: "
+                    f"{reply.latency_ms:.0f} ms, over the {slow:.0f} ms threshold",
+                }
+            )
+        if reply.attempts > 1:
+            return check.model_copy(
+                update={
+                    "status": CheckStatus.warn,
+                    "message": f"{name} accepted the credentials after {reply.attempts} "
+                    "attempts: transient errors",
+                }
+            )
+        return check
+
+    def scopes(self, spec: ProbeSpec, reply: Reply, body: Any) -> Scopes | None:
+        """Granted scopes as the provider reports them, against the catalog's needed ones."""
+        granted: tuple[str, ...] | None = None
+        request = spec.request
+        if request is not None and request.scopes is not None:
+            value = lookup(request.scopes.granted_at, body, reply.headers)
+            if value is not None:
+                granted = scope_names(value, request.scopes.separator)
+        if granted is None and self.grant_key is not None:
+            granted = self.prober.grants.get(self.grant_key, (None, None))[0]
+        needed = list(self.integration.needed_scopes)
+        if granted is None and not needed:
+            return None
+        missing = [s for s in needed if s not in granted] if granted is not None else []
+        return Scopes(
+            granted=list(granted) if granted is not None else None, needed=needed, missing=missing
+        )
+
+    def credential(self, spec: ProbeSpec, reply: Reply) -> CredentialExpiry | None:
+        """The soonest known expiry among the probe's credentials."""
+        found: list[CredentialExpiry | None] = []
+        request = spec.request
+        if request is not None and request.expiry is not None:
+            moment = parse_moment(
+                lookup(request.expiry.at, None, reply.headers), request.expiry.format
+            )
+            variables = request.auth.variables()
+            if moment is not None and variables:
+                found.append(expiry(self.integration.env_name(variables[0]), moment, "provider"))
+        for variable in spec.variables():
+            moment = jwt_expiry(self.value(variable))
+            if moment is not None:
+                found.append(expiry(self.integration.env_name(variable), moment, "jwt"))
+        if self.grant_key is not None and spec.grant is not None and spec.grant.env_fields:
+            refresh = self.prober.grants.get(self.grant_key, (None, None))[1]
+            if refresh is not None:
+                variable = next(iter(spec.grant.env_fields.values()))
+                found.append(expiry(self.integration.env_name(variable), refresh, "grant"))
+        return soonest(found)
+
+    def secret_names(self, spec: ProbeSpec) -> list[str]:
+        names = spec.request.variables() if spec.request else spec.variables()
+        return [self.integration.env_name(v) for v in names or spec.variables()]
 
     def failed(self, spec: ProbeSpec, failure: CallFailed) -> ApiAccessCheck:
         return ApiAccessCheck(
@@ -282,27 +417,41 @@ class _ProbeRun:
             latency_ms=round(failure.latency_ms, 1) if failure.latency_ms is not None else None,
             category=failure.category,
             attempts=failure.attempts,
+            provider_code=failure.code,
+            scopes=self.refused_scopes(failure),
         )
+
+    def refused_scopes(self, failure: CallFailed) -> Scopes | None:
+        needed = list(self.integration.needed_scopes)
+        if not failure.missing_scopes and not (
+            needed and failure.category is Category.permission_denied
+        ):
+            return None
+        return Scopes(granted=None, needed=needed, missing=list(failure.missing_scopes))
 
     def failure_message(self, spec: ProbeSpec, failure: CallFailed) -> str:
         name, detail = self.name, failure.detail
         tries = f" after {failure.attempts} attempts" if failure.attempts > 1 else ""
-        if failure.extra.get("breaker_open"):
+        if failure.breaker_open:
             return f"{name} is not being called: {detail} ({failure.category.value})"
         match failure.category:
             case Category.credentials_rejected:
-                variables = (
-                    failure.extra.get("variables")
-                    or (spec.request.variables() if spec.request else [])
-                    or spec.variables()
+                names = (
+                    [self.integration.env_name(v) for v in failure.variables]
+                    if failure.variables
+                    else self.secret_names(spec)
                 )
-                names = [self.integration.env_name(v) for v in variables]
                 return f"{name} rejected the credentials ({_code(failure)}): check or regenerate {_join(names)}"
             case Category.permission_denied:
-                return f"{name} accepted the credentials but refused {spec.name} ({_code(failure)}): grant the app the permission it needs"
+                what = (
+                    f"the scopes {_join(list(failure.missing_scopes))}"
+                    if failure.missing_scopes
+                    else "the permission it needs"
+                )
+                return f"{name} accepted the credentials but refused {spec.name} ({_code(failure)}): grant the app {what}"
             case Category.rate_limited:
                 wait = f"; retry after {failure.retry_after:.0f} s" if failure.retry_after else ""
-                if failure.extra.get("local_budget"):
+                if failure.local_budget:
                     return f"{name} was not called: {detail}"
                 return f"{name} is rate limiting us ({_code(failure)}{wait})"
             case Category.timeout:
@@ -317,8 +466,11 @@ class _ProbeRun:
                 return f"{name} answered with a server error ({_code(failure)}){tries}: a problem on {name}'s side"
             case Category.not_configured:
                 return f"{name} is not configured correctly: {detail}"
+            case Category.credential_expiring | Category.test_credentials:
+                return f"{name}: {detail} ({_code(failure)})"
             case _:
-                return f"{name} answered unexpectedly: {detail}"
+                code = f" ({failure.code})" if failure.code and failure.code not in detail else ""
+                return f"{name} answered unexpectedly: {detail}{code}"
 
     def redact(self, result: ApiAccessCheck) -> ApiAccessCheck:
         """Defence in depth: no value of any of this integration's variables in the message."""
@@ -332,40 +484,16 @@ class _ProbeRun:
         )
 
 
-def interpret_reply(reply: Reply, expect: ExpectSpec) -> CallFailed | None:
-    """A provider's answer to a probe request: failure (with category) or None for success."""
-    failure = status_failure(reply)
-    if not expect.json_body:
-        return failure
-    try:
-        body = reply.json()
-    except CallFailed as not_json:
-        return failure or not_json
-    if expect.graphql and isinstance(body, dict) and body.get("errors"):
-        errors = body["errors"]
-        first = errors[0] if isinstance(errors, list) and errors else {}
-        extensions = first.get("extensions", {}) if isinstance(first, dict) else {}
-        code = safe_code(extensions.get("code")) if isinstance(extensions, dict) else None
-        category = expect.error_categories.get(code or "") or (
-            failure.category if failure else Category.bad_response
-        )
-        return CallFailed(category, f"GraphQL error ({code or 'no code'})", reply.status, code=code)
-    if failure is not None:
-        mapped = expect.error_categories.get(failure.code or "")
-        if mapped is not None:
-            failure.category = mapped
-        return failure
-    if expect.ok_field and (not isinstance(body, dict) or body.get(expect.ok_field) is not True):
-        code = safe_code(body.get("error")) if isinstance(body, dict) else None
-        category = expect.error_categories.get(code or "", Category.bad_response)
-        return CallFailed(category, f"{expect.ok_field}=false", reply.status, code=code)
-    if expect.required_field and (not isinstance(body, dict) or expect.required_field not in body):
-        return CallFailed(
-            Category.bad_response,
-            f"HTTP {reply.status} without the expected {expect.required_field!r} field",
-            reply.status,
-        )
-    return None
+def _finding(check: ApiAccessCheck, category: Category, message: str) -> ApiAccessCheck:
+    return check.model_copy(
+        update={"status": check_status_for(category), "category": category, "message": message}
+    )
+
+
+def _resets(quota: Quota) -> str:
+    if quota.resets_at is None:
+        return ""
+    return f"; it resets at {quota.resets_at.strftime('%Y-%m-%d %H:%M:%S UTC')}"
 
 
 def _code(failure: CallFailed) -> str:

@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -39,6 +39,12 @@ class ProbeSettings(BaseModel):
     breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
     concurrency: int = Field(default=50, ge=1, le=10_000)
     slow_threshold_ms: float = Field(default=2000.0, gt=0)
+    quota_warn_share: float = Field(
+        default=0.1, ge=0, le=1, description="Warn when less than this share of a quota is left"
+    )
+    credential_warn_days: float = Field(
+        default=14.0, ge=0, le=3650, description="Warn this many days before a credential expires"
+    )
     vendor_status: bool = Field(default=True, description="Read providers' status pages")
     vendor_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     vendor_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
@@ -97,6 +103,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cache_ttl_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    environment: Literal["production", "staging", "development", "test"] | None = Field(
+        default=None, description="production: test or sandbox credentials are a finding"
+    )
     probes: ProbeSettings = Field(default_factory=ProbeSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)

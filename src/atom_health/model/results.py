@@ -48,6 +48,34 @@ class BreakerSnapshot(BaseModel):
     )
 
 
+class Quota(BaseModel):
+    """The request quota the provider reported on its answer."""
+
+    remaining: int
+    limit: int | None = None
+    resets_at: datetime | None = None
+
+
+class Scopes(BaseModel):
+    """Scopes: granted (as the provider reports them; null when it does not), needed (the
+    catalog's), and missing (needed and not granted, or named by the provider's refusal)."""
+
+    granted: list[str] | None = None
+    needed: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
+class CredentialExpiry(BaseModel):
+    """When a credential stops working, and which variable holds it."""
+
+    variable: str
+    expires_at: datetime
+    days_left: float
+    source: Literal["provider", "jwt", "grant"] = Field(
+        description="provider: an answer header; jwt: the token's exp; grant: the token answer"
+    )
+
+
 class ApiAccessCheck(BaseModel):
     """Whether the provider accepted our credentials, from a live probe."""
 
@@ -60,6 +88,10 @@ class ApiAccessCheck(BaseModel):
     attempts: int | None = None
     evidence: Evidence | None = None
     breaker: BreakerSnapshot | None = None
+    provider_code: str | None = Field(default=None, description="The provider's own error code")
+    quota: Quota | None = None
+    scopes: Scopes | None = None
+    credential: CredentialExpiry | None = None
 
 
 class AffectedComponent(BaseModel):

@@ -33,6 +33,8 @@ class Category(StrEnum):
     server_error = "server_error"
     bad_response = "bad_response"
     vendor_outage = "vendor_outage"
+    credential_expiring = "credential_expiring"
+    test_credentials = "test_credentials"
 
 
 class Evidence(StrEnum):

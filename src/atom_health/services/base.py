@@ -128,7 +128,7 @@ class IntegrationService:
                 Category.rate_limited,
                 f"local request budget used up; next call allowed in {wait:.0f} s",
                 retry_after=wait,
-                extra={"local_budget": True},
+                local_budget=True,
             )
         remaining = ends - asyncio.get_running_loop().time()
         if remaining <= 0:
@@ -161,7 +161,7 @@ class IntegrationService:
         """Record the call's outcome once: metrics always, the breaker unless we held back."""
         category = failure.category if failure else None
         self.metrics.record((time.perf_counter() - started) * 1000, category)
-        if failure is not None and failure.extra.get("local_budget"):
+        if failure is not None and failure.local_budget:
             return
         if category is not None and category in BREAKER_FAILURES:
             self.breaker.record_failure(category)
@@ -176,5 +176,5 @@ class IntegrationService:
         return CallFailed(
             last,
             f"circuit open after {snapshot.consecutive_failures} consecutive failures{when}",
-            extra={"breaker_open": True},
+            breaker_open=True,
         )

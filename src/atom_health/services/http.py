@@ -12,14 +12,15 @@ import json
 import re
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 
 from atom_health._version import __version__
+from atom_health.catalog.probe_spec import MomentForm
 from atom_health.model.results import Category
 
 USER_AGENT = f"atom-health/{__version__}"
@@ -57,9 +58,13 @@ class Reply:
         try:
             return json.loads(self.body)
         except ValueError:
-            raise CallFailed(
-                Category.bad_response, f"HTTP {self.status}, body is not JSON", self.status
-            ) from None
+            raise self.json_failure() from None
+
+    def json_failure(self) -> CallFailed:
+        """What an answer that should be JSON and is not means."""
+        return CallFailed(
+            Category.bad_response, f"HTTP {self.status}, body is not JSON", self.status
+        )
 
 
 @dataclass
@@ -73,7 +78,10 @@ class CallFailed(Exception):
     code: str | None = None
     latency_ms: float | None = None
     attempts: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
+    variables: tuple[str, ...] = ()  # canonical variables a refusal names, when not the probe's
+    missing_scopes: tuple[str, ...] = ()  # scopes the provider said the credential lacks
+    local_budget: bool = False  # our own request budget held the call back; no provider answer
+    breaker_open: bool = False  # the circuit breaker held the call back
 
     def __str__(self) -> str:
         return f"{self.category.value}: {self.detail}"
@@ -128,6 +136,8 @@ def status_failure(reply: Reply) -> CallFailed | None:
         return None
     code = _code_of(reply)
     retry_after = parse_retry_after(reply.headers.get("Retry-After"))
+    if retry_after is None and reply.status in (403, 429):
+        retry_after = reset_wait(reply)
     suffix = f" ({code})" if code else ""
     if reply.status == 401:
         category = Category.credentials_rejected
@@ -163,7 +173,8 @@ def _signals_rate_limit(reply: Reply, code: str | None) -> bool:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); None if unusable."""
+    """Seconds from a ``Retry-After`` header: delta-seconds, an HTTP date, or (as Zoom's docs
+    show) an ISO 8601 time; None if unusable."""
     if not value:
         return None
     value = value.strip()
@@ -171,8 +182,67 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    when = parse_moment(value, "http_date") or parse_moment(value, "iso8601")
+    return None if when is None else max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def parse_moment(value: object, form: MomentForm = "auto") -> datetime | None:
+    """A point in time from a header or body value in one of the forms providers use.
+
+    ``auto`` reads a number as epoch milliseconds (>= 1e12), epoch seconds (>= 1e9) or
+    seconds from now (smaller), and text as ISO 8601 or an HTTP date.
+    """
+    if value is None or isinstance(value, bool):
         return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    text = str(value).strip()
+    if not text or len(text) > 64:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    now = datetime.now(UTC)
+    if number is not None:
+        if form == "auto":
+            form = (
+                "epoch_ms"
+                if number >= 1e12
+                else "epoch_seconds"
+                if number >= 1e9
+                else "delta_seconds"
+            )
+        try:
+            if form == "epoch_seconds":
+                return datetime.fromtimestamp(number, UTC)
+            if form == "epoch_ms":
+                return datetime.fromtimestamp(number / 1000, UTC)
+            if form == "delta_seconds":
+                return now + timedelta(seconds=max(0.0, number))
+        except (OverflowError, OSError, ValueError):
+            return None
+        return None
+    if form in ("iso8601", "auto"):
+        iso = text.replace(" UTC", "+00:00").replace("Z", "+00:00")
+        try:
+            moment = datetime.fromisoformat(iso)
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if form in ("http_date", "auto"):
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
+
+
+def reset_wait(reply: Reply) -> float | None:
+    """Seconds until a spent quota resets, from the common ``X-RateLimit-Reset`` header
+    (epoch seconds or milliseconds, seconds from now, or ISO 8601), when nothing remains."""
+    value = reply.headers.get("X-RateLimit-Reset")
+    if value is None or reply.headers.get("X-RateLimit-Remaining", "0").strip() != "0":
+        return None
+    when = parse_moment(value)
+    return None if when is None else max(0.0, (when - datetime.now(UTC)).total_seconds())
