@@ -20,11 +20,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from atom_health.simulator import signals
 from atom_health.simulator.faults import Fault, ProviderCounters, ProviderState, StatusPage
 from atom_health.simulator.providers import PROVIDERS, Accounts, Handler, SimProvider
 
 HANG_LIMIT_SECONDS = 120.0
-_API_ONLY = frozenset({Fault.reject, Fault.forbidden})
+_API_ONLY = frozenset(
+    {Fault.reject, Fault.forbidden, Fault.missing_scope, Fault.wrong_token_type, Fault.empty}
+)
+# Faults that change a successful answer rather than replace it.
+_DECORATING = frozenset({Fault.quota_low, Fault.quota_spent, Fault.expiring})
 SIMULATED_RESET = "simulated connection reset"
 
 
@@ -132,7 +137,23 @@ async def provider_endpoint(request: Request) -> Response:
         if faulted is not None:
             return faulted
     request.scope["path_params"] = {**request.path_params, **params}
-    return await handler(request, sim.accounts)
+    response = await handler(request, sim.accounts)
+    return decorate(provider, response, state, is_token)
+
+
+def decorate(
+    provider: SimProvider, response: Response, state: ProviderState | None, is_token: bool
+) -> Response:
+    """A successful answer with the provider's quota report, and the fault's signals."""
+    fault = state.fault if state is not None and state.fault in _DECORATING else None
+    if not is_token:
+        limit = signals.QUOTA_LIMITS.get(provider.id, 0)
+        left = {Fault.quota_spent: 0, Fault.quota_low: max(1, limit // 20)}
+        remaining = left.get(fault) if fault is not None else None
+        response = signals.quota_answer(provider.id, response, remaining)
+    if fault is Fault.expiring and state is not None:
+        response = signals.expiring(provider.id, response, state.expires_in_days, is_token)
+    return response
 
 
 async def apply_fault(
@@ -149,11 +170,22 @@ async def apply_fault(
         case Fault.forbidden:
             return JSONResponse({"error": "forbidden", "message": "insufficient permissions"}, 403)
         case Fault.rate_limit:
-            if provider.rate_limited:
-                return provider.rate_limited(state.retry_after)
-            return JSONResponse(
-                {"error": "rate_limited"}, 429, headers={"Retry-After": str(state.retry_after)}
+            limited = (
+                provider.rate_limited(state.retry_after)
+                if provider.rate_limited
+                else JSONResponse(
+                    {"error": "rate_limited"}, 429, headers={"Retry-After": str(state.retry_after)}
+                )
             )
+            return signals.wait_in_form(
+                limited, provider.id, state.retry_after_form, state.retry_after
+            )
+        case Fault.missing_scope if provider.id in signals.MISSING_SCOPE:
+            return signals.MISSING_SCOPE[provider.id]()
+        case Fault.wrong_token_type if provider.id in signals.WRONG_TOKEN_TYPE:
+            return signals.WRONG_TOKEN_TYPE[provider.id]()
+        case Fault.empty if provider.id in signals.EMPTY:
+            return signals.EMPTY[provider.id]()
         case Fault.server_error:
             return Response(
                 "<html><body>503 Service Unavailable</body></html>", 503, media_type="text/html"

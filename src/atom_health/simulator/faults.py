@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,14 @@ class Fault(StrEnum):
     hang = "hang"  # never answers (until the client gives up)
     malformed = "malformed"  # 200 with a body that is not JSON
     reset = "reset"  # the connection closes mid-answer
+    missing_scope = (
+        "missing_scope"  # valid credentials without the scope, in the provider's dialect
+    )
+    wrong_token_type = "wrong_token_type"  # Slack: not_allowed_token_type
+    quota_low = "quota_low"  # success, reporting 5% of the quota left
+    quota_spent = "quota_spent"  # success, reporting none of the quota left
+    expiring = "expiring"  # success, announcing the credential expires in expires_in_days
+    empty = "empty"  # Xero: 200 with no connected organisation
 
 
 class StatusPage(StrEnum):
@@ -35,6 +44,10 @@ class ProviderState(BaseModel):
     )
     delay_ms: int = Field(default=1500, ge=0, le=600_000, description="For the slow fault")
     retry_after: int = Field(default=1, ge=0, le=3600, description="For the rate_limit fault")
+    retry_after_form: Literal["seconds", "http_date", "reset_epoch", "body"] = Field(
+        default="seconds", description="How the rate_limit fault states its wait"
+    )
+    expires_in_days: float = Field(default=3.0, ge=-365, le=3650, description="For expiring")
     status_page: StatusPage = StatusPage.operational
 
 
