@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from atom_health.catalog.model import ENV_NAME_PATTERN, INTEGRATION_ID_PATTERN, StatusFormat
-from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec, TestModeSpec
+from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec, SandboxSpec
 from atom_health.model.vocabulary import Criticality
 
 EnvName = Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
@@ -51,7 +51,7 @@ class IntegrationEntry(BaseModel):
     needed_scopes: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/\-]{1,120}$")]] | None = (
         Field(default=None, description="Scopes the platform's use of this integration needs")
     )
-    test_mode: TestModeSpec | None = Field(
+    test_mode: SandboxSpec | None = Field(
         default=None, description="How to tell test or sandbox credentials"
     )
     interval_seconds: float | None = Field(

@@ -187,7 +187,7 @@ class ProbeSpec(_Spec):
         return list(dict.fromkeys(names))
 
 
-class TestModeSpec(_Spec):
+class SandboxSpec(_Spec):
     """How to tell test or sandbox credentials, which a production deployment must not use."""
 
     prefixes: dict[EnvName, list[str]] = Field(

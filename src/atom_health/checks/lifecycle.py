@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from atom_health.catalog.probe_spec import TestModeSpec
+from atom_health.catalog.probe_spec import SandboxSpec
 from atom_health.checks.dialects.answer import at_path
 from atom_health.model.results import CredentialExpiry
 
@@ -62,8 +62,8 @@ def soonest(expiries: Iterable[CredentialExpiry | None]) -> CredentialExpiry | N
     return min(known, key=lambda e: e.expires_at, default=None)
 
 
-def test_marker(
-    spec: TestModeSpec | None,
+def sandbox_marker(
+    spec: SandboxSpec | None,
     value: Callable[[str], str],
     env_name: Callable[[str], str],
     base_url: str | None,

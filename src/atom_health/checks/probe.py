@@ -21,7 +21,7 @@ from atom_health.catalog.probe_spec import PLACEHOLDER, ProbeSpec, RequestSpec
 from atom_health.checks import dialects
 from atom_health.checks.dialects.answer import body_of, lookup, scope_names
 from atom_health.checks.grants import ClientRecognised, Granted, TokenCache, request_grant
-from atom_health.checks.lifecycle import after, expiry, jwt_expiry, soonest, test_marker
+from atom_health.checks.lifecycle import after, expiry, jwt_expiry, sandbox_marker, soonest
 from atom_health.checks.quota import read_quota, share_left
 from atom_health.classify import check_status_for
 from atom_health.config import ProbeSettings
@@ -301,7 +301,7 @@ class _ProbeRun:
         marker = None
         if self.prober.production:
             base_url = self.integration.resolved_base_url(self.environ)
-            marker = test_marker(
+            marker = sandbox_marker(
                 self.integration.test_mode, self.value, self.integration.env_name, base_url, body
             )
         if marker is not None:
@@ -442,6 +442,9 @@ class _ProbeRun:
                     else self.secret_names(spec)
                 )
                 return f"{name} rejected the credentials ({_code(failure)}): check or regenerate {_join(names)}"
+            case Category.permission_denied if failure.code is None and failure.http_status == 200:
+                # A successful answer that means no access (e.g. no connected tenant).
+                return f"{name} accepted the credentials, but {detail}"
             case Category.permission_denied:
                 what = (
                     f"the scopes {_join(list(failure.missing_scopes))}"

@@ -173,11 +173,8 @@ def wait_in_form(response: Response, provider: str, form: str, seconds: int) -> 
     ``body`` (in the answer body, as Slack's and GraphQL's 200 answers and Dropbox do)."""
     if form == "seconds":
         return response
-    headers = {
-        k: v
-        for k, v in response.headers.items()
-        if k.lower() not in ("retry-after", "content-length")
-    }
+    replaced = ("retry-after", "content-length", "x-ratelimit-remaining", "x-ratelimit-reset")
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in replaced}
     status = response.status_code
     if form == "http_date":
         headers["Retry-After"] = format_datetime(

@@ -36,7 +36,7 @@ def judge(reply: Reply, body: Any, expect: ExpectSpec) -> CallFailed | None:
         target = at_path(body, expect.required_field) if expect.required_field else body
         if isinstance(target, (list, dict, str)) and not target:
             meaning = expect.empty_meaning or "the answer is empty"
-            return CallFailed(expect.empty_category, f"HTTP {status}: {meaning}", status)
+            return CallFailed(expect.empty_category, f"{meaning} (HTTP {status})", status)
     return None
 
 

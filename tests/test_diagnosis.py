@@ -1,0 +1,264 @@
+"""Diagnosis depth against the simulator, table-driven per provider: quota headroom,
+permission dialects, Retry-After in every form, credential lifecycle, test keys."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from atom_health.config import Settings
+from atom_health.model.results import ServiceHealth
+from atom_health.monitor import HealthMonitor
+from atom_health.simulator import Simulator
+from tests.conftest import FAST_PROBES
+
+pytestmark = pytest.mark.usefixtures("configured")
+
+QUOTA_PROVIDERS = ["github", "salesforce", "zoom", "trello", "hubspot", "jira", "linear", "xero"]
+RESETS_REPORTED = {"github", "jira", "linear"}
+
+
+@pytest.fixture
+def configured(environ: dict[str, str], sim_credentials: dict[str, str]) -> dict[str, str]:
+    environ.update(sim_credentials)
+    return environ
+
+
+async def check(monitor: HealthMonitor, service: str) -> ServiceHealth:
+    async with monitor:
+        return await monitor.check(service)
+
+
+@pytest.mark.parametrize("service", QUOTA_PROVIDERS)
+async def test_full_quota_is_reported_and_healthy(monitor: HealthMonitor, service: str) -> None:
+    result = await check(monitor, service)
+
+    quota = result.checks.api_access.quota
+    assert result.status == "healthy", result.message
+    assert quota is not None
+    assert quota.limit is not None
+    assert 0 < quota.remaining < quota.limit
+
+
+@pytest.mark.parametrize("service", QUOTA_PROVIDERS)
+async def test_spent_quota_is_rate_limited_with_its_reset(
+    monitor: HealthMonitor, simulator: Simulator, service: str
+) -> None:
+    simulator.set_fault(service, "quota_spent")
+
+    result = await check(monitor, service)
+
+    api = result.checks.api_access
+    assert (result.status, api.status, api.category) == ("degraded", "warn", "rate_limited")
+    assert api.quota is not None
+    assert api.quota.remaining == 0
+    assert "quota is spent" in api.message
+    if service in RESETS_REPORTED:
+        assert api.quota.resets_at is not None
+        assert api.quota.resets_at > datetime.now(UTC)
+        assert "resets at" in api.message
+
+
+@pytest.mark.parametrize("service", QUOTA_PROVIDERS)
+async def test_low_quota_warns_below_the_configured_share(
+    make_monitor: object, simulator: Simulator, service: str
+) -> None:
+    simulator.set_fault(service, "quota_low")  # 5 % left
+
+    warned = await check(make_monitor(), service)  # type: ignore[operator]
+    relaxed = Settings(probes=FAST_PROBES.model_copy(update={"quota_warn_share": 0.01}))
+    simulator.set_fault(service, "quota_low")
+    fine = await check(make_monitor(relaxed), service)  # type: ignore[operator]
+
+    api = warned.checks.api_access
+    assert (warned.status, api.status, api.category) == ("degraded", "warn", None)
+    assert "quota is low" in api.message
+    assert api.quota is not None
+    assert 0 < api.quota.remaining < api.quota.limit / 10  # type: ignore[operator]
+    assert fine.status == "healthy", fine.message
+
+
+# provider -> (the provider's code, the scopes it names as missing)
+PERMISSION_DIALECTS = {
+    "zoom": ("4711", ["user:read:user", "user:read:user:admin"]),
+    "notion": ("restricted_resource", []),
+    "stripe": ("invalid_request_error", []),
+    "quickbooks": ("3100", []),
+    "github": (None, []),
+    "salesforce": ("API_DISABLED_FOR_ORG", []),
+    "googledrive": (
+        "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+        ["https://www.googleapis.com/auth/drive.metadata.readonly"],
+    ),
+    "dropbox": ("missing_scope", ["account_info.read"]),
+    "slack": ("missing_scope", ["users:read"]),
+    "hubspot": ("MISSING_SCOPES", ["crm.objects.contacts.read"]),
+    "jira": ("scope does not match", []),
+    "linear": ("FORBIDDEN", []),
+    "xero": ("AuthorizationUnsuccessful", []),
+}
+
+
+@pytest.mark.parametrize("service", list(PERMISSION_DIALECTS))
+async def test_each_permission_dialect_is_permission_denied(
+    monitor: HealthMonitor, simulator: Simulator, service: str
+) -> None:
+    code, scopes = PERMISSION_DIALECTS[service]
+    simulator.set_fault(service, "missing_scope")
+
+    result = await check(monitor, service)
+
+    api = result.checks.api_access
+    assert (result.status, api.category) == ("unhealthy", "permission_denied"), api.message
+    assert api.provider_code == code
+    if code is not None:
+        assert code in api.message
+    if scopes:
+        assert api.scopes is not None
+        assert api.scopes.missing == scopes
+        assert all(scope in api.message for scope in scopes)
+    assert api.attempts == 1  # a refusal is never retried
+
+
+async def test_slack_wrong_token_type_is_permission_denied(
+    monitor: HealthMonitor, simulator: Simulator
+) -> None:
+    simulator.set_fault("slack", "wrong_token_type")
+
+    api = (await check(monitor, "slack")).checks.api_access
+
+    assert (api.category, api.provider_code) == ("permission_denied", "not_allowed_token_type")
+    assert "not_allowed_token_type" in api.message
+
+
+async def test_needed_scopes_not_granted_are_named(
+    make_monitor: object, simulator: Simulator
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "probes": FAST_PROBES.model_dump(),
+            "integrations": {"github": {"needed_scopes": ["repo", "admin:org"]}},
+        }
+    )
+
+    result = await check(make_monitor(settings), "github")  # type: ignore[operator]
+
+    api = result.checks.api_access
+    assert api.scopes is not None
+    assert api.scopes.granted == ["read:user", "repo"]
+    assert api.scopes.needed == ["repo", "admin:org"]
+    assert api.scopes.missing == ["admin:org"]
+    assert (result.status, api.category) == ("unhealthy", "permission_denied")
+    assert "admin:org" in api.message
+
+
+async def test_xero_without_a_tenant_is_not_healthy(
+    monitor: HealthMonitor, simulator: Simulator
+) -> None:
+    simulator.set_fault("xero", "empty")
+
+    result = await check(monitor, "xero")
+
+    api = result.checks.api_access
+    assert (result.status, api.category) == ("unhealthy", "permission_denied")
+    assert "no organisation is connected" in api.message
+
+
+# (provider, form): every way a provider states how long to wait.
+RETRY_AFTER_FORMS = [
+    ("slack", "seconds"),
+    ("slack", "http_date"),
+    ("slack", "body"),  # ok:false ratelimited in a 200 body
+    ("linear", "seconds"),
+    ("linear", "body"),  # GraphQL RATELIMITED in a 200 body
+    ("notion", "http_date"),
+    ("github", "reset_epoch"),  # X-RateLimit-Reset epoch with nothing remaining
+    ("dropbox", "body"),  # retry_after inside the error body
+]
+
+
+@pytest.mark.parametrize(("service", "form"), RETRY_AFTER_FORMS)
+async def test_retry_after_is_honoured_in_every_form(
+    make_monitor: object, simulator: Simulator, service: str, form: str
+) -> None:
+    probes = FAST_PROBES.model_copy(
+        update={
+            "deadline_seconds": 8.0,
+            "retry_after_cap_seconds": 4.0,
+            "attempt_timeout_seconds": 3.0,
+        }
+    )
+    simulator.set_fault(service, "rate_limit", retry_after=2, retry_after_form=form, times=1)
+
+    started = time.monotonic()
+    result = await check(make_monitor(Settings(probes=probes)), service)  # type: ignore[operator]
+    elapsed = time.monotonic() - started
+
+    api = result.checks.api_access
+    assert api.attempts == 2, api.message
+    assert result.status == "degraded"  # passed after a transient failure
+    # Without honouring the wait, the retry would come after at most 0.05 s of backoff.
+    assert elapsed >= 0.9
+
+
+async def test_retry_after_longer_than_the_deadline_gives_up_in_time(
+    make_monitor: object, simulator: Simulator
+) -> None:
+    simulator.set_fault("linear", "rate_limit", retry_after=30, retry_after_form="body")
+    probes = FAST_PROBES.model_copy(update={"retry_after_cap_seconds": 30.0})
+
+    result = await check(make_monitor(Settings(probes=probes)), "linear")  # type: ignore[operator]
+
+    api = result.checks.api_access
+    assert (api.category, api.provider_code, api.attempts) == ("rate_limited", "RATELIMITED", 1)
+    assert "retry after 30 s" in api.message
+
+
+# provider -> the variable whose credential expires
+EXPIRING = {"github": "GITHUB_TOKEN", "googledrive": "GOOGLE_REFRESH_TOKEN"}
+
+
+@pytest.mark.parametrize("service", list(EXPIRING))
+async def test_expiring_credential_is_degraded_naming_the_variable(
+    monitor: HealthMonitor, simulator: Simulator, service: str
+) -> None:
+    simulator.set_fault(service, "expiring", expires_in_days=3)
+
+    result = await check(monitor, service)
+
+    api = result.checks.api_access
+    assert (result.status, api.category) == ("degraded", "credential_expiring"), api.message
+    assert api.credential is not None
+    assert api.credential.variable == EXPIRING[service]
+    assert 2.5 < api.credential.days_left <= 3
+    assert EXPIRING[service] in api.message
+
+
+@pytest.mark.parametrize("service", list(EXPIRING))
+async def test_credential_far_from_expiry_is_reported_and_healthy(
+    monitor: HealthMonitor, simulator: Simulator, service: str
+) -> None:
+    simulator.set_fault(service, "expiring", expires_in_days=60)
+
+    result = await check(monitor, service)
+
+    assert result.status == "healthy"
+    assert result.checks.api_access.credential is not None
+    assert result.checks.api_access.credential.days_left > 14
+
+
+async def test_test_key_in_production_is_its_own_finding(make_monitor: object) -> None:
+    production = Settings(probes=FAST_PROBES, environment="production")
+
+    found = await check(make_monitor(production), "stripe")  # type: ignore[operator]
+    staging = await check(
+        make_monitor(Settings(probes=FAST_PROBES, environment="staging")), "stripe"
+    )  # type: ignore[operator]
+
+    api = found.checks.api_access
+    assert (found.status, api.category) == ("unhealthy", "test_credentials")
+    assert "STRIPE_API_KEY" in api.message
+    assert "sk_test_sim" not in api.message
+    assert staging.status == "healthy"
