@@ -59,6 +59,7 @@ def test_not_configured_service_reports_every_field(api: httpx.Client) -> None:
                 "present_env_vars": [],
                 "missing_env_vars": ["ZOOM_API_KEY", "ZOOM_API_SECRET"],
                 "configuration_percentage": 0,
+                "fingerprints": {},
             },
             "api_access": {
                 "status": "skip",
@@ -78,6 +79,7 @@ def test_not_configured_service_reports_every_field(api: httpx.Client) -> None:
             "vendor_status": None,
         },
         "cached": False,
+        "pending": False,
     }
 
 

@@ -3,12 +3,18 @@ permission dialects, Retry-After in every form, credential lifecycle, test keys.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from atom_health.config import Settings
+from atom_health.config import ConfigError, Settings
+from atom_health.config.installation_key import installation_key
 from atom_health.model.results import ServiceHealth
 from atom_health.monitor import HealthMonitor
 from atom_health.simulator import Simulator
@@ -262,3 +268,61 @@ async def test_test_key_in_production_is_its_own_finding(make_monitor: object) -
     assert "STRIPE_API_KEY" in api.message
     assert "sk_test_sim" not in api.message
     assert staging.status == "healthy"
+
+
+def test_quota_and_credential_expiry_are_exported_as_metrics(
+    api: httpx.Client, simulator: Simulator
+) -> None:
+    simulator.set_fault("github", "quota_low")
+    api.get("/api/github/health", params={"refresh": "true"})
+    simulator.set_fault("github", "expiring", expires_in_days=5)
+    api.get("/api/github/health", params={"refresh": "true"})
+
+    families = {f.name: f for f in text_string_to_metric_families(api.get("/metrics").text)}
+
+    def value(family: str) -> float:
+        samples = families[family].samples
+        return next(s.value for s in samples if s.labels["integration"] == "github")
+
+    assert value("atom_health_quota_limit") == 5000
+    assert 0 < value("atom_health_quota_remaining") < 5000
+    assert value("atom_health_quota_resets_at_seconds") > time.time()
+    assert 4 < value("atom_health_credential_days_left") <= 5
+
+
+def test_configuration_check_shows_a_fingerprint_of_each_secret(
+    monitor: HealthMonitor, configured: dict[str, str]
+) -> None:
+    integration = monitor.resolve("slack")
+
+    before = monitor.configuration(integration).fingerprints
+    again = monitor.configuration(integration).fingerprints
+    configured["SLACK_BOT_TOKEN"] = "xoxb-rotated-token-value"
+    after = monitor.configuration(integration).fingerprints
+
+    assert set(before) == {
+        "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"
+    }  # fmt: skip
+    assert all(re.fullmatch(r"[0-9a-f]{12}", mark) for mark in before.values())
+    assert before == again
+    assert after["SLACK_BOT_TOKEN"] != before["SLACK_BOT_TOKEN"]
+    assert after["SLACK_CLIENT_ID"] == before["SLACK_CLIENT_ID"]
+    plain = hashlib.sha256(configured["SLACK_CLIENT_ID"].encode()).hexdigest()
+    assert not plain.startswith(before["SLACK_CLIENT_ID"])  # keyed, not a plain hash
+
+
+def test_installation_key_is_kept_beside_the_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/atom-health.db"
+
+    first = installation_key(Settings(), url)
+    second = installation_key(Settings(), url)
+    key_file = tmp_path / "atom-health.db.key"
+
+    assert first == second
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert installation_key(Settings(), "memory://") != first  # no file: this process only
+    chosen = Settings(fingerprint_key="a-configured-key-0123456789")
+    assert installation_key(chosen, url) == b"a-configured-key-0123456789"
+    key_file.write_text("not hex")
+    with pytest.raises(ConfigError, match="fingerprint key file"):
+        installation_key(Settings(), url)

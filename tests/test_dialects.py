@@ -169,3 +169,24 @@ def test_test_mode_markers() -> None:
         sandbox_marker(spec, value, str, "https://quickbooks.api.intuit.com", {"livemode": True})
         is None
     )
+
+
+def test_status_page_text_is_capped_and_stripped_of_control_characters() -> None:
+    from atom_health.checks.vendor_status import parse_statuspage
+
+    integration = build_catalog(Settings(), {}).get("github")
+    assert integration is not None
+    title = "Outage\x1b[31m <b>now</b>\x00 " + "x" * 500
+    page = {
+        "status": {"indicator": "major", "description": "Partial"},
+        "components": [],
+        "incidents": [{"name": title, "status": "investigating"}],
+        "scheduled_maintenances": [],
+    }
+
+    vendor = parse_statuspage(integration, "https://status.example", page)
+
+    shown = vendor.incidents[0]
+    assert len(shown) <= 200
+    assert "\x1b" not in shown
+    assert "\x00" not in shown

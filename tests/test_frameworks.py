@@ -33,7 +33,8 @@ from tests.conftest import FAST_PROBES, wait_for
 # Fields that differ between two runs of one check: times, and what the store holds an
 # instant after the first checks (the recorder writes in the background).
 VOLATILE = {"timestamp", "latency_ms", "checked_at", "cached", "last_checked", "since", "until",
-            "uptime_24h", "uptime", "bars", "latencies"}  # fmt: skip
+            "uptime_24h", "uptime", "bars", "latencies", "age_seconds",
+            "fingerprints"}  # fmt: skip
 
 
 def stable(value: Any) -> Any:

@@ -409,6 +409,9 @@ async def test_vendor_incident_with_failure_is_the_vendors_fault(
     assert "on Stripe's side, not your configuration" in api.message
     assert result.checks.vendor_status is not None
     assert result.checks.vendor_status.incidents == ["Elevated error rates on the Stripe API"]
+    # The incident's title is the vendor's free text: it stays in vendor_status.
+    assert "Elevated" not in api.message
+    assert "Elevated" not in result.message
 
 
 @pytest.mark.usefixtures("configured")
@@ -422,7 +425,8 @@ async def test_vendor_incident_while_working_is_degraded(
 
     assert result.checks.api_access.status == "pass"
     assert result.status == "degraded"
-    assert "vendor incident:" in result.message
+    assert "reports an incident (status page:" in result.message
+    assert "Elevated" not in result.message  # the vendor's own words stay in vendor_status
 
 
 @pytest.mark.usefixtures("configured")

@@ -123,3 +123,20 @@ def test_watcher_reports_only_changes() -> None:
     changes = watcher.observe("x", required, ["B"], 3)
 
     assert [(e.variable, e.change, e.at) for e in changes] == [("A", "missing", 3)]
+
+
+def test_a_rotated_credential_is_recorded_as_changed(
+    scheduled: tuple[HealthSystem, httpx.Client], environ: dict[str, str]
+) -> None:
+    system, client = scheduled
+    wait_for(lambda: stored(client, "github") >= 2)
+    environ["GITHUB_CLIENT_SECRET"] = "a-rotated-client-secret"
+
+    wait_for(lambda: bool(system.store.config_events("github", 0, time.time() + 1)))
+
+    events = system.store.config_events("github", 0, time.time() + 1)
+    assert [(e.variable, e.change) for e in events] == [("GITHUB_CLIENT_SECRET", "changed")]
+    served = client.get("/api/integrations/github/events").json()
+    assert "a-rotated-client-secret" not in str(served)
+    fingerprint = client.get("/api/integrations/config").json()["integrations"]["github"]
+    assert set(fingerprint["fingerprints"]) >= {"GITHUB_CLIENT_SECRET", "GITHUB_TOKEN"}

@@ -212,5 +212,14 @@ def test_demo_shows_the_intended_mix() -> None:
     assert "slowly" in services["github"]["message"]
     assert services["stripe"]["status"] == "degraded"
     assert services["stripe"]["vendor_incident"]
+    assert (services["hubspot"]["status"], services["hubspot"]["category"]) == (
+        "unhealthy",
+        "permission_denied",
+    )
+    assert "crm.objects.contacts.read" in services["hubspot"]["message"]
+    assert services["linear"]["status"] == "degraded"
+    assert "quota is low" in services["linear"]["message"]
+    assert services["googledrive"]["category"] == "credential_expiring"
+    assert "GOOGLE_REFRESH_TOKEN" in services["googledrive"]["message"]
     healthy = [name for name, s in services.items() if s["status"] == "healthy"]
-    assert len(healthy) == 10
+    assert len(healthy) == 7

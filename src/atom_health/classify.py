@@ -68,15 +68,23 @@ def attribute_to_vendor(api_access: ApiAccessCheck, vendor: VendorStatus | None)
     """A provider-side failure while the vendor reports trouble becomes ``vendor_outage``."""
     if vendor is None or not vendor.reports_trouble or not vendor_could_explain(api_access):
         return api_access
-    what = vendor.headline
     original = api_access.category.value if api_access.category else "failure"
     return api_access.model_copy(
         update={
             "category": Category.vendor_outage,
-            "message": f"{vendor.vendor} reports an incident ({what}) and the check failed "
-            f"({original}): the problem is on {vendor.vendor}'s side, not your configuration",
+            "message": f"{vendor.vendor} reports an incident ({vendor_summary(vendor)}) and the "
+            f"check failed ({original}): the problem is on {vendor.vendor}'s side, not your "
+            "configuration",
         }
     )
+
+
+def vendor_summary(vendor: VendorStatus) -> str:
+    """What a vendor's status page says, in our words only: its state and open incident
+    count (their titles stay in ``vendor_status``; they are the provider's free text)."""
+    count = len(vendor.incidents)
+    incidents = f", {count} open incident{'s' if count != 1 else ''}" if count else ""
+    return f"status page: {vendor.state.value}{incidents}"
 
 
 def classify(

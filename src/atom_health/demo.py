@@ -13,6 +13,9 @@ DEMO_FAULTS: dict[str, dict[str, Any]] = {
     "slack": {"fault": "reject"},  # credentials refused: unhealthy, names SLACK_BOT_TOKEN
     "github": {"fault": "slow", "delay_ms": 2500},  # over the 2 s threshold: degraded
     "stripe": {"fault": None, "status_page": "incident"},  # works, vendor incident: degraded
+    "hubspot": {"fault": "missing_scope"},  # MISSING_SCOPES: unhealthy, names the scope
+    "linear": {"fault": "quota_low"},  # 5 % of the quota left: degraded
+    "googledrive": {"fault": "expiring", "expires_in_days": 5},  # refresh token: degraded
 }
 NOT_CONFIGURED = ("trello",)  # its variables are left out: unhealthy, names them
 

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from atom_health.classify import (
     health_score,
     overall_status,
     vendor_could_explain,
+    vendor_summary,
 )
 from atom_health.config import Settings
 from atom_health.model.results import (
@@ -119,6 +121,8 @@ class HealthMonitor:
             if probes.vendor_status
             else None
         )
+        # Replaced by the installation's key where one is kept (see config.installation_key).
+        self.fingerprint_key = secrets.token_bytes(32)
         self._cache: dict[str, _Cached] = {}
         self._inflight: dict[str, asyncio.Task[ServiceHealth]] = {}
         self._limit: asyncio.Semaphore | None = None
@@ -173,14 +177,16 @@ class HealthMonitor:
         return integration
 
     def configuration(self, integration: Integration) -> ConfigurationCheck:
-        return check_configuration(integration, self.environ)
+        return check_configuration(integration, self.environ, self.fingerprint_key)
 
     async def check(
-        self, name: str, *, check_api: bool = True, refresh: bool = False
+        self, name: str, *, check_api: bool = True, refresh: bool = False, stale_ok: bool = False
     ) -> ServiceHealth:
         """The full health of one integration; raises :class:`UnknownIntegrationError`.
 
-        ``refresh`` skips the cache (but still joins a check already in flight).
+        ``refresh`` skips the cache (but still joins a check already in flight). With
+        ``stale_ok`` an expired cached result is answered at once while a fresh check runs
+        in the background (stale-while-revalidate).
         """
         integration = self.resolve(name)
         configuration = self.configuration(integration)
@@ -193,9 +199,21 @@ class HealthMonitor:
             not refresh
             and cached is not None
             and cached.fingerprint == fingerprint
-            and time.monotonic() < cached.expires
+            and (stale_ok or time.monotonic() < cached.expires)
         ):
+            if time.monotonic() >= cached.expires:
+                self._start(integration, configuration, fingerprint, refresh)
             return cached.result.model_copy(update={"cached": True})
+        return await asyncio.shield(self._start(integration, configuration, fingerprint, refresh))
+
+    def _start(
+        self,
+        integration: Integration,
+        configuration: ConfigurationCheck,
+        fingerprint: str,
+        refresh: bool,
+    ) -> asyncio.Task[ServiceHealth]:
+        """The integration's live check in flight, started if none is (single-flight)."""
         task = self._inflight.get(integration.id)
         if task is None:
             task = asyncio.create_task(
@@ -203,7 +221,7 @@ class HealthMonitor:
             )
             self._inflight[integration.id] = task
             task.add_done_callback(lambda _: self._inflight.pop(integration.id, None))
-        return await asyncio.shield(task)
+        return task
 
     async def _fleet_check(
         self,
@@ -330,6 +348,66 @@ class HealthMonitor:
         checks = (self.check(i, check_api=check_api, refresh=refresh) for i in ids)
         return list(await asyncio.gather(*checks))
 
+    async def check_many_within(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        check_api: bool = True,
+        refresh: bool = False,
+        deadline: float | None = None,
+    ) -> list[ServiceHealth]:
+        """Like :meth:`check_many`, but answers within ``deadline`` seconds (default
+        ``batch_deadline_seconds``), never waiting on a hung provider: expired cached
+        results are served at once and refreshed behind (stale-while-revalidate), and a
+        check still running at the deadline is reported ``pending`` with its last known
+        result. Its fresh result reaches the cache and the subscribers when it lands."""
+        ids = [i.id for i in self.catalog] if names is None else [self.resolve(n).id for n in names]
+        tasks = {
+            i: asyncio.ensure_future(
+                self.check(i, check_api=check_api, refresh=refresh, stale_ok=not refresh)
+            )
+            for i in ids
+        }
+        wait = self.settings.batch_deadline_seconds if deadline is None else deadline
+        await asyncio.wait(tasks.values(), timeout=wait)
+        results = []
+        for name, task in tasks.items():
+            if task.done():
+                results.append(task.result())
+            else:
+                task.add_done_callback(_retrieve)  # it finishes on its own; nobody awaits it
+                results.append(self._pending(self.resolve(name)))
+        return results
+
+    def _pending(self, integration: Integration) -> ServiceHealth:
+        """A check still running: its last known result, else what configuration shows."""
+        cached = self._cache.get(integration.id)
+        if cached is not None:
+            return cached.result.model_copy(update={"cached": True, "pending": True})
+        configuration = self.configuration(integration)
+        running = ApiAccessCheck(
+            status=CheckStatus.skip,
+            message=f"The live check of {integration.name} is still running; its result "
+            "follows in the live stream and the next answer",
+        )
+        return ServiceHealth(
+            status=Status.unknown,
+            service=integration.id,
+            name=integration.name,
+            criticality=integration.criticality,
+            timestamp=utc_now(),
+            configured=configuration.configured,
+            message=running.message,
+            checks=Checks(configuration=configuration, api_access=running),
+            pending=True,
+        )
+
+    async def overview_within(
+        self, names: Iterable[str] | None = None, *, check_api: bool = True, refresh: bool = False
+    ) -> Overview:
+        """The overview within ``batch_deadline_seconds`` (see :meth:`check_many_within`)."""
+        return summarise(await self.check_many_within(names, check_api=check_api, refresh=refresh))
+
     async def overview(
         self, names: Iterable[str] | None = None, *, check_api: bool = True, refresh: bool = False
     ) -> Overview:
@@ -351,6 +429,11 @@ class HealthMonitor:
         )
 
 
+def _retrieve(task: asyncio.Future[ServiceHealth]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a check finished after its overview failed: %s", type(task.exception()).__name__)
+
+
 def summary_of(results: Sequence[ServiceHealth]) -> OverviewSummary:
     statuses = [r.status for r in results]
     return OverviewSummary(
@@ -367,6 +450,7 @@ def summary_of(results: Sequence[ServiceHealth]) -> OverviewSummary:
 
 def summarise(results: list[ServiceHealth]) -> Overview:
     """The overview body for a list of full results."""
+    now = utc_now()
     return Overview(
         timestamp=utc_now(),
         summary=summary_of(results),
@@ -378,6 +462,8 @@ def summarise(results: list[ServiceHealth]) -> Overview:
                 missing_env_vars=r.checks.configuration.missing_env_vars,
                 criticality=r.criticality,
                 category=r.checks.api_access.category,
+                pending=r.pending,
+                age_seconds=round(max(0.0, (now - r.timestamp).total_seconds()), 1),
             )
             for r in results
         },
@@ -398,5 +484,5 @@ def _message(
     if status is Status.healthy:
         return f"{integration.name} integration is operational"
     if api_access.status is CheckStatus.passed and vendor is not None:
-        return f"{integration.name} accepted the credentials; vendor incident: {vendor.headline}"
+        return f"{integration.name} accepted the credentials, but {vendor.vendor} reports an incident ({vendor_summary(vendor)})"
     return api_access.message

@@ -32,20 +32,37 @@ class ConfigurationWatcher:
 
     def __init__(self) -> None:
         self._present: dict[str, set[str]] = {}
+        self._fingerprints: dict[str, Mapping[str, str]] = {}
 
     def observe(
-        self, integration: str, required: Sequence[str], present: Sequence[str], at: float
+        self,
+        integration: str,
+        required: Sequence[str],
+        present: Sequence[str],
+        at: float,
+        fingerprints: Mapping[str, str] | None = None,
     ) -> list[ConfigEvent]:
+        """Events for required variables that went missing or came back, and ``changed``
+        for any variable whose value changed (told by its fingerprint, never its value)."""
         now_present = set(present)
         before = self._present.get(integration)
         self._present[integration] = now_present
+        old_prints = self._fingerprints.get(integration, {})
+        new_prints = fingerprints or {}
+        self._fingerprints[integration] = new_prints
         if before is None:
             return []
-        return [
+        events = [
             ConfigEvent(integration, at, name, "present" if name in now_present else "missing")
             for name in required
             if (name in now_present) != (name in before)
         ]
+        events += [
+            ConfigEvent(integration, at, name, "changed")
+            for name, mark in new_prints.items()
+            if name in old_prints and old_prints[name] != mark
+        ]
+        return events
 
 
 class WorkSharing(Protocol):
@@ -134,7 +151,11 @@ class Scheduler:
             integration = self.monitor.resolve(name)
             configuration = self.monitor.configuration(integration)
             events = self.watcher.observe(
-                name, configuration.required_env_vars, configuration.present_env_vars, time.time()
+                name,
+                configuration.required_env_vars,
+                configuration.present_env_vars,
+                time.time(),
+                configuration.fingerprints,
             )
             if events and self.on_config_events is not None:
                 self.on_config_events(events)

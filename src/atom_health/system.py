@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from atom_health.alerting.manager import AlertManager
 from atom_health.config import DATABASE_ENV_VAR, REDIS_ENV_VAR, ConfigError, Settings
+from atom_health.config.installation_key import installation_key
 from atom_health.history import rollups
 from atom_health.history.recorder import Recorder
 from atom_health.model.history import ConfigEvent
@@ -68,6 +69,10 @@ class HealthSystem:
         self.monitor = monitor or HealthMonitor.from_settings(settings, environ)
         self.database_url = environ.get(DATABASE_ENV_VAR) or settings.history.database_url
         self.store = store or open_store(self.database_url)
+        # The fingerprint key lives beside the database this system opened (or in settings).
+        self.monitor.fingerprint_key = installation_key(
+            settings, self.database_url if store is None else "memory://"
+        )
         self.recorder = Recorder(self.store)
         self.metrics = HealthMetrics(self.monitor.catalog)
         self.live = LiveUpdates(self.monitor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from atom_health.catalog.model import Integration
+from atom_health.checks.fingerprint import fingerprints
 from atom_health.model.results import CheckStatus, ConfigurationCheck
 
 
@@ -17,7 +18,10 @@ def is_set(environ: Mapping[str, str], name: str) -> bool:
     return value is not None and value.strip() != ""
 
 
-def check_configuration(integration: Integration, environ: Mapping[str, str]) -> ConfigurationCheck:
+def check_configuration(
+    integration: Integration, environ: Mapping[str, str], key: bytes | None = None
+) -> ConfigurationCheck:
+    """With ``key``, each set variable's fingerprint (:mod:`.fingerprint`) is included."""
     required = list(integration.required_env)
     present = [name for name in required if is_set(environ, name)]
     missing = [name for name in required if name not in present]
@@ -29,4 +33,5 @@ def check_configuration(integration: Integration, environ: Mapping[str, str]) ->
         present_env_vars=present,
         missing_env_vars=missing,
         configuration_percentage=len(present) * 100 // len(required) if required else 100,
+        fingerprints=fingerprints(integration, environ, key) if key is not None else {},
     )

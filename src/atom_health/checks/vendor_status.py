@@ -106,7 +106,9 @@ def unknown(integration: Integration, page: str, why: str) -> VendorStatus:
 
 
 def _text(value: Any) -> str:
-    text = " ".join(str(value).split())
+    """A status page's own words, kept only in ``vendor_status``: control characters
+    dropped, whitespace collapsed, capped. Displays set it as text, never as markup."""
+    text = " ".join("".join(c for c in str(value) if c.isprintable() or c.isspace()).split())
     return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
 
 

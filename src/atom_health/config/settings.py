@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
 from atom_health.catalog.entries import BackendEntry, IntegrationEntry, IntegrationId
 from atom_health.config.alerting import AlertingSettings
@@ -103,6 +103,14 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cache_ttl_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    batch_deadline_seconds: float = Field(
+        default=2.0, gt=0, le=300, description="The overview answers within this, never later"
+    )
+    fingerprint_key: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Key for credential fingerprints; default: a file beside a SQLite database",
+    )
     environment: Literal["production", "staging", "development", "test"] | None = Field(
         default=None, description="production: test or sandbox credentials are a finding"
     )

@@ -51,12 +51,13 @@ class CheckRecord:
 
 @dataclass(frozen=True)
 class ConfigEvent:
-    """A variable of an integration became missing or present (its name only)."""
+    """A variable of an integration became missing or present, or its value changed (a
+    rotated credential, told by its fingerprint): its name only, never its value."""
 
     integration: str
     at: float
     variable: str
-    change: str  # "missing" | "present"
+    change: str  # "missing" | "present" | "changed"
 
 
 @dataclass

@@ -35,6 +35,11 @@ class ConfigurationCheck(BaseModel):
     present_env_vars: list[str]
     missing_env_vars: list[str]
     configuration_percentage: int = Field(ge=0, le=100)
+    fingerprints: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each set variable -> a short HMAC of its value with this installation's "
+        "key: tells which credential is deployed, never what it is",
+    )
 
 
 BreakerState = Literal["closed", "open", "half_open"]
@@ -142,6 +147,11 @@ class ServiceHealth(BaseModel):
     message: str
     checks: Checks
     cached: bool = Field(default=False, description="true when served from the result cache")
+    pending: bool = Field(
+        default=False,
+        description="true when the check was still running at the overview's deadline: "
+        "this is its last known result",
+    )
 
 
 class UnknownService(BaseModel):
@@ -166,6 +176,10 @@ class ServiceSummary(BaseModel):
         default=None, description="Uptime % over the last 24 h (null without history)"
     )
     last_checked: datetime | None = Field(default=None, description="Latest stored check")
+    pending: bool = Field(
+        default=False, description="Still being checked; this line is the last known result"
+    )
+    age_seconds: float | None = Field(default=None, description="How old this line's result is")
 
 
 class OverviewSummary(BaseModel):

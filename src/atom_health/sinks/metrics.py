@@ -22,6 +22,10 @@ class _Series:
         self.up = metrics.up.labels(name)
         self.checks = {s: metrics.checks.labels(name, s.value) for s in Status}
         self.latency = metrics.latency.labels(name)
+        self.quota_remaining = metrics.quota_remaining.labels(name)
+        self.quota_limit = metrics.quota_limit.labels(name)
+        self.quota_resets = metrics.quota_resets.labels(name)
+        self.credential_days = metrics.credential_days.labels(name)
 
 
 class HealthMetrics:
@@ -66,6 +70,30 @@ class HealthMetrics:
             ["integration"],
             registry=r,
         )
+        self.quota_remaining = Gauge(
+            "atom_health_quota_remaining",
+            "Requests left in the quota the provider reported on its last answer",
+            ["integration"],
+            registry=r,
+        )
+        self.quota_limit = Gauge(
+            "atom_health_quota_limit",
+            "The quota's limit, as the provider reported it",
+            ["integration"],
+            registry=r,
+        )
+        self.quota_resets = Gauge(
+            "atom_health_quota_resets_at_seconds",
+            "When the quota resets (Unix time), where the provider says",
+            ["integration"],
+            registry=r,
+        )
+        self.credential_days = Gauge(
+            "atom_health_credential_days_left",
+            "Days until the soonest known credential expiry",
+            ["integration"],
+            registry=r,
+        )
         self._series: dict[str, _Series] = {}
         self.scheduler_lag = Gauge(
             "atom_health_scheduler_lag_seconds",
@@ -95,6 +123,14 @@ class HealthMetrics:
             series.latency.observe(api.latency_ms / 1000)
         if api.category is not None:
             self.failures.labels(name, api.category.value).inc()
+        if api.quota is not None:
+            series.quota_remaining.set(api.quota.remaining)
+            if api.quota.limit is not None:
+                series.quota_limit.set(api.quota.limit)
+            if api.quota.resets_at is not None:
+                series.quota_resets.set(api.quota.resets_at.timestamp())
+        if api.credential is not None:
+            series.credential_days.set(api.credential.days_left)
 
     def show(self, result: ServiceHealth) -> _Series | None:
         """Set the status gauges only: for a result another replica checked and counted."""

@@ -92,8 +92,8 @@ async def overview(
 ) -> Overview:
     """Every enabled integration: status, message, missing variables, 24 h uptime."""
     system = system_of(request)
-    results = await system.monitor.check_many(check_api=check_api, refresh=refresh)
-    checked = {r.service: r.timestamp for r in results} if check_api else {}
+    results = await system.monitor.check_many_within(check_api=check_api, refresh=refresh)
+    checked = {r.service: r.timestamp for r in results if not r.pending} if check_api else {}
     return await run_in_threadpool(queries.with_history, system.store, summarise(results), checked)
 
 
