@@ -18,6 +18,7 @@ from playwright.sync_api import Browser
 
 from atom_health.catalog import build_catalog
 from atom_health.config import ProbeSettings, Settings
+from atom_health.model.results import ServiceHealth
 from atom_health.monitor import HealthMonitor
 from atom_health.serving import ThreadedServer
 from atom_health.simulator import CREDENTIALS, Simulator
@@ -140,6 +141,19 @@ def sim_credentials(simulator: Simulator) -> dict[str, str]:
 def environ(sim_urls: dict[str, str]) -> dict[str, str]:
     """The monitor's environment: read live, so tests add and remove variables at will."""
     return dict(sim_urls)
+
+
+@pytest.fixture
+def configured(environ: dict[str, str], sim_credentials: dict[str, str]) -> dict[str, str]:
+    """The environment with the simulator's valid credentials for every provider."""
+    environ.update(sim_credentials)
+    return environ
+
+
+async def check_once(monitor: HealthMonitor, service: str) -> ServiceHealth:
+    """One check of ``service`` by a monitor opened and closed for it."""
+    async with monitor:
+        return await monitor.check(service)
 
 
 @pytest.fixture

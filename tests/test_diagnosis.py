@@ -15,26 +15,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from atom_health.config import ConfigError, Settings
 from atom_health.config.installation_key import installation_key
-from atom_health.model.results import ServiceHealth
 from atom_health.monitor import HealthMonitor
 from atom_health.simulator import Simulator
 from tests.conftest import FAST_PROBES
+from tests.conftest import check_once as check
 
 pytestmark = pytest.mark.usefixtures("configured")
 
 QUOTA_PROVIDERS = ["github", "salesforce", "zoom", "trello", "hubspot", "jira", "linear", "xero"]
 RESETS_REPORTED = {"github", "jira", "linear"}
-
-
-@pytest.fixture
-def configured(environ: dict[str, str], sim_credentials: dict[str, str]) -> dict[str, str]:
-    environ.update(sim_credentials)
-    return environ
-
-
-async def check(monitor: HealthMonitor, service: str) -> ServiceHealth:
-    async with monitor:
-        return await monitor.check(service)
 
 
 @pytest.mark.parametrize("service", QUOTA_PROVIDERS)

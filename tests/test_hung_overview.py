@@ -27,12 +27,6 @@ HANG_SECONDS = 10.0  # how long one check of a hung provider takes before it giv
 LOOSE = 6.0  # an answer that waited on the hang would take HANG_SECONDS at least
 
 
-@pytest.fixture
-def configured(environ: dict[str, str], sim_credentials: dict[str, str]) -> dict[str, str]:
-    environ.update(sim_credentials)
-    return environ
-
-
 def patient(batch_deadline: float = 0.5, cache_ttl: float = 30) -> Settings:
     probes = FAST_PROBES.model_copy(
         update={"attempt_timeout_seconds": HANG_SECONDS, "deadline_seconds": HANG_SECONDS,

@@ -9,10 +9,10 @@ from collections.abc import Callable
 import pytest
 
 from atom_health.config import Settings
-from atom_health.model.results import ServiceHealth
 from atom_health.monitor import HealthMonitor
 from atom_health.simulator import PROVIDERS, Simulator
 from tests.conftest import FAST_PROBES
+from tests.conftest import check_once as check
 
 ALL = list(PROVIDERS)
 
@@ -34,17 +34,6 @@ KEY_CREDENTIAL = {
     "xero": "XERO_CLIENT_SECRET",
 }
 WRONG = "Wr0ngV4lue-NotTheKey-9Q"
-
-
-@pytest.fixture
-def configured(environ: dict[str, str], sim_credentials: dict[str, str]) -> dict[str, str]:
-    environ.update(sim_credentials)
-    return environ
-
-
-async def check(monitor: HealthMonitor, service: str) -> ServiceHealth:
-    async with monitor:
-        return await monitor.check(service)
 
 
 @pytest.mark.usefixtures("configured")

@@ -20,9 +20,10 @@ from atom_health.catalog.model import Integration
 from atom_health.catalog.probe_spec import PLACEHOLDER, ProbeSpec, RequestSpec
 from atom_health.checks import dialects
 from atom_health.checks.dialects.answer import body_of, lookup, scope_names
+from atom_health.checks.findings import assess, join_names
 from atom_health.checks.grants import ClientRecognised, Granted, TokenCache, request_grant
 from atom_health.checks.lifecycle import after, expiry, jwt_expiry, sandbox_marker, soonest
-from atom_health.checks.quota import read_quota, share_left
+from atom_health.checks.quota import read_quota
 from atom_health.classify import check_status_for
 from atom_health.config import ProbeSettings
 from atom_health.model.results import (
@@ -31,7 +32,6 @@ from atom_health.model.results import (
     CheckStatus,
     CredentialExpiry,
     Evidence,
-    Quota,
     Scopes,
 )
 from atom_health.services.base import CallLimits, IntegrationService
@@ -244,7 +244,7 @@ class _ProbeRun:
         return ApiAccessCheck(
             status=CheckStatus.warn,
             message=f"{self.name} is configured, but its credentials cannot be verified live: "
-            f"set {_join(missing)} for a live check",
+            f"set {join_names(missing)} for a live check",
         )
 
     def succeeded(
@@ -264,7 +264,7 @@ class _ProbeRun:
                     f"endpoint{answer}"
                 )
             if upgrade:
-                message += f"; set {_join(upgrade)} for a full check"
+                message += f"; set {join_names(upgrade)} for a full check"
             return ApiAccessCheck(
                 status=CheckStatus.warn,
                 message=message,
@@ -293,76 +293,15 @@ class _ProbeRun:
     def judged(
         self, spec: ProbeSpec, check: ApiAccessCheck, reply: Reply, body: Any
     ) -> ApiAccessCheck:
-        """A passing probe's findings, the most serious first: test credentials in
-        production, missing scopes, a spent quota, an expiring credential, a low quota,
-        slowness, transient errors."""
-        name, settings = self.name, self.prober.settings
-        quota, scopes, credential = check.quota, check.scopes, check.credential
         marker = None
         if self.prober.production:
             base_url = self.integration.resolved_base_url(self.environ)
             marker = sandbox_marker(
                 self.integration.test_mode, self.value, self.integration.env_name, base_url, body
             )
-        if marker is not None:
-            return _finding(
-                check,
-                Category.test_credentials,
-                f"{name} works with test or sandbox credentials in production ({marker}): "
-                f"set live credentials in {_join(self.secret_names(spec))}",
-            )
-        if scopes is not None and scopes.missing:
-            return _finding(
-                check,
-                Category.permission_denied,
-                f"{name} accepted the credentials, but they lack the scopes "
-                f"{_join(scopes.missing)}: grant them to the app",
-            )
-        if quota is not None and quota.remaining <= 0:
-            return _finding(
-                check,
-                Category.rate_limited,
-                f"{name} accepted the credentials, but the request quota is spent "
-                f"(0 of {quota.limit or 'its limit'} left){_resets(quota)}",
-            )
-        if credential is not None and credential.days_left <= settings.credential_warn_days:
-            when = credential.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-            state = (
-                f"expired on {when}"
-                if credential.days_left <= 0
-                else f"expires in {credential.days_left:g} days (on {when})"
-            )
-            return _finding(
-                check,
-                Category.credential_expiring,
-                f"{name}: the credential in {credential.variable} {state}: rotate it",
-            )
-        if quota is not None and share_left(quota) < settings.quota_warn_share:
-            return check.model_copy(
-                update={
-                    "status": CheckStatus.warn,
-                    "message": f"{name} accepted the credentials, but the request quota is low: "
-                    f"{quota.remaining} of {quota.limit} left{_resets(quota)}",
-                }
-            )
-        slow = settings.slow_threshold_ms
-        if reply.latency_ms > slow:  # the provider's own answer time, not our waits
-            return check.model_copy(
-                update={
-                    "status": CheckStatus.warn,
-                    "message": f"{name} accepted the credentials but answered slowly: "
-                    f"{reply.latency_ms:.0f} ms, over the {slow:.0f} ms threshold",
-                }
-            )
-        if reply.attempts > 1:
-            return check.model_copy(
-                update={
-                    "status": CheckStatus.warn,
-                    "message": f"{name} accepted the credentials after {reply.attempts} "
-                    "attempts: transient errors",
-                }
-            )
-        return check
+        return assess(
+            check, reply, self.prober.settings, self.name, marker, self.secret_names(spec)
+        )
 
     def scopes(self, spec: ProbeSpec, reply: Reply, body: Any) -> Scopes | None:
         """Granted scopes as the provider reports them, against the catalog's needed ones."""
@@ -441,13 +380,13 @@ class _ProbeRun:
                     if failure.variables
                     else self.secret_names(spec)
                 )
-                return f"{name} rejected the credentials ({_code(failure)}): check or regenerate {_join(names)}"
+                return f"{name} rejected the credentials ({_code(failure)}): check or regenerate {join_names(names)}"
             case Category.permission_denied if failure.code is None and failure.http_status == 200:
                 # A successful answer that means no access (e.g. no connected tenant).
                 return f"{name} accepted the credentials, but {detail}"
             case Category.permission_denied:
                 what = (
-                    f"the scopes {_join(list(failure.missing_scopes))}"
+                    f"the scopes {join_names(list(failure.missing_scopes))}"
                     if failure.missing_scopes
                     else "the permission it needs"
                 )
@@ -487,25 +426,9 @@ class _ProbeRun:
         )
 
 
-def _finding(check: ApiAccessCheck, category: Category, message: str) -> ApiAccessCheck:
-    return check.model_copy(
-        update={"status": check_status_for(category), "category": category, "message": message}
-    )
-
-
-def _resets(quota: Quota) -> str:
-    if quota.resets_at is None:
-        return ""
-    return f"; it resets at {quota.resets_at.strftime('%Y-%m-%d %H:%M:%S UTC')}"
-
-
 def _code(failure: CallFailed) -> str:
     if failure.code and failure.http_status:
         return f"{failure.code}, HTTP {failure.http_status}"
     return failure.code or (
         f"HTTP {failure.http_status}" if failure.http_status else failure.detail
     )
-
-
-def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
