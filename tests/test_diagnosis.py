@@ -79,6 +79,7 @@ async def test_low_quota_warns_below_the_configured_share(
 PERMISSION_DIALECTS = {
     "zoom": ("4711", ["user:read:user", "user:read:user:admin"]),
     "notion": ("restricted_resource", []),
+    "trello": ("unauthorized permission requested", []),
     "stripe": ("invalid_request_error", []),
     "quickbooks": ("3100", []),
     "github": (None, []),

@@ -59,8 +59,9 @@ class GrantSpec(_Spec):
 
 
 class FieldSpec(_Spec):
-    """Where one value sits in an answer: ``header:<Name>`` or a dotted JSON path
-    (``errors.0.extensions.code``; numbers index lists). ``pattern`` keeps its first group."""
+    """Where one value sits in an answer: ``header:<Name>``, a dotted JSON path
+    (``errors.0.extensions.code``; numbers index lists), or ``text`` (a plain-text error
+    body). ``pattern`` keeps its first group."""
 
     at: str = Field(min_length=1)
     pattern: str | None = None

@@ -29,9 +29,13 @@ def body_of(reply: Reply) -> Any:
 
 
 def lookup(spec: FieldSpec, body: Any, headers: Mapping[str, str]) -> Any:
-    """The value ``spec`` points at, or None. A ``pattern`` keeps its first group of the text."""
+    """The value ``spec`` points at, or None. A ``pattern`` keeps its first group of the text.
+
+    ``text`` is a plain-text answer's body (as Trello's refusals), when the body is text."""
     if spec.at.startswith("header:"):
         value: Any = headers.get(spec.at.removeprefix("header:"))
+    elif spec.at == "text":
+        value = body if isinstance(body, str) else None
     else:
         value = at_path(body, spec.at)
         if value is _ABSENT:
@@ -53,6 +57,11 @@ def at_path(body: Any, path: str) -> Any:
         else:
             return _ABSENT
     return value
+
+
+def _plain_text(reply: Reply) -> str:
+    """The start of a body that is not JSON, to match a catalog pattern against."""
+    return reply.body[:256].decode("utf-8", errors="replace").strip()
 
 
 def has_path(body: Any, path: str) -> bool:
@@ -126,7 +135,8 @@ def provider_failure(
 def refine(failure: CallFailed, reply: Reply, body: Any, expect: ExpectSpec) -> CallFailed:
     """An HTTP-status failure, re-read in the provider's dialect: its own code (where the
     catalog says codes are), the category that code means, the scopes it names."""
-    code = code_at(expect.code_at, body, reply.headers) or failure.code
+    source = body if body is not None else _plain_text(reply)
+    code = code_at(expect.code_at, source, reply.headers) or failure.code
     mapped = expect.error_categories.get(code or "")
     failure.code = code
     if mapped is not None:
