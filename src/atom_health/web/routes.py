@@ -198,13 +198,14 @@ async def incidents(
 async def dashboard(request: Request) -> Dashboard:
     """Everything the dashboard's main view shows: rows, uptime bars, latency sparklines.
 
-    Uses each integration's last result; only integrations never checked are checked now.
+    Uses each integration's last result; only integrations never checked are checked now,
+    within the batch deadline (a hung one shows as pending until its result arrives live).
     """
     system = system_of(request)
     latest = system.monitor.latest_results()
     unchecked = [i.id for i in system.monitor.catalog if i.id not in latest]
     if unchecked:
-        for result in await system.monitor.check_many(unchecked):
+        for result in await system.monitor.check_many_within(unchecked):
             latest[result.service] = result
     results = [latest[i.id] for i in system.monitor.catalog]
     return await run_in_threadpool(build_dashboard, system.store, results)
