@@ -30,7 +30,7 @@ LOOSE = 6.0  # an answer that waited on the hang would take HANG_SECONDS at leas
 def patient(batch_deadline: float = 0.5, cache_ttl: float = 30) -> Settings:
     probes = FAST_PROBES.model_copy(
         update={"attempt_timeout_seconds": HANG_SECONDS, "deadline_seconds": HANG_SECONDS,
-                "max_retries": 0}
+                "max_retries": 0, "slow_threshold_ms": HANG_SECONDS * 1000}
     )  # fmt: skip
     return Settings(
         probes=probes, batch_deadline_seconds=batch_deadline, cache_ttl_seconds=cache_ttl
