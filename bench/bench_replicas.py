@@ -128,6 +128,8 @@ def measure(count: int, config: Path, env: dict[str, str], sim: str) -> tuple[fl
         stop.set()
     per_interval = calls / MEASURED_INTERVALS
     cpu_per_interval = sum(cpu) / len(cpu) / MEASURED_INTERVALS
+    if not window:
+        raise RuntimeError("no result reached the observer's event stream")
     return (
         per_interval,
         cpu_per_interval,

@@ -329,3 +329,32 @@ async def test_one_flight_and_one_cache_for_the_fleet(
     finally:
         for system in (a, b):
             await system.stop()
+
+
+async def test_consumers_of_stopped_replicas_are_forgotten_once_idle_and_empty(
+    redis: RedisServer,
+) -> None:
+    import asyncio
+
+    from atom_health.cluster import RedisLink, SharedWork
+    from atom_health.config import ClusterSettings
+
+    link = RedisLink(redis.url, ClusterSettings())
+    await link.start()
+    try:
+        work = SharedWork(link, "me", {"github": 60.0}, initial_spread=0, concurrency=1)
+        await work._create_group()
+        for consumer in ("gone", "holding"):  # each takes one check; only "gone" finished it
+            await link.client.xadd(work.stream_key, {"integration": "github"})
+            taken = await link.client.xreadgroup(
+                "checkers", consumer, {work.stream_key: ">"}, count=1
+            )
+            if consumer == "gone":
+                await link.client.xack(work.stream_key, "checkers", taken[0][1][0][0])
+        work.claim_idle_ms = 20  # forget after 200 ms of silence
+        await asyncio.sleep(0.3)
+        await work._forget_gone_consumers()
+        left = await link.client.xinfo_consumers(work.stream_key, "checkers")
+        assert [c["name"] for c in left] == ["holding"]  # its check is still to be claimed
+    finally:
+        await link.stop()

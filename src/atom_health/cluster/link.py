@@ -1,10 +1,11 @@
 """The replica's connection to Redis, with a circuit: Redis trouble is never an outage.
 
-Every use of Redis goes through :meth:`RedisLink.run`. When Redis cannot be reached, the
-link opens (``up`` is false), every use fails fast with :class:`RedisUnavailable` and the
-callers carry on alone; a background task tries Redis again every ``retry_seconds`` and
-closes the link when it answers, so cooperation resumes by itself. Errors are logged by
-type only: a Redis URL may carry a password.
+Every use of Redis goes through :meth:`RedisLink.run`. When Redis cannot be reached (a
+refused or broken connection, or three timeouts in a row), the link opens (``up`` is
+false), every use fails fast with :class:`RedisUnavailable` and the callers carry on alone;
+a background task tries Redis again every ``retry_seconds`` and closes the link when it
+answers, so cooperation resumes by itself. Errors are logged by type only: a Redis URL may
+carry a password.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _TROUBLE = (RedisConnectionError, RedisTimeoutError, OSError)
+MAX_CONNECTIONS = 64
+POOL_WAIT_SECONDS = 10.0
+TIMEOUTS_TO_OPEN = 3  # one slow answer (a busy machine) is not Redis gone; three in a row are
 
 
 class RedisUnavailable(Exception):
@@ -38,14 +42,19 @@ class RedisLink:
     def __init__(self, url: str, settings: ClusterSettings) -> None:
         self.settings = settings
         timeout = settings.operation_timeout_seconds
-        self.client: Redis = Redis.from_url(
+        no_retry = Retry(NoBackoff(), 0)  # fail fast: the circuit, not a retry loop, decides
+        pool = BlockingConnectionPool.from_url(
             url,
+            max_connections=MAX_CONNECTIONS,  # a burst of checks waits for one, never floods
+            timeout=POOL_WAIT_SECONDS,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),  # fail fast: the circuit, not a retry loop, decides
+            retry=no_retry,
             decode_responses=True,
         )
+        self.client: Redis = Redis(connection_pool=pool, retry=no_retry)
         self.up = False
+        self._timeouts = 0
         self.changed_at = time.time()
         self._watcher: asyncio.Task[None] | None = None
 
@@ -63,13 +72,21 @@ class RedisLink:
         if not self.up:
             raise RedisUnavailable
         try:
-            return await operation(self.client)
+            result = await operation(self.client)
+        except RedisTimeoutError as exc:
+            self._timeouts += 1
+            if self._timeouts >= TIMEOUTS_TO_OPEN:
+                self.lost(exc)
+            raise RedisUnavailable from None
         except _TROUBLE as exc:
             self.lost(exc)
             raise RedisUnavailable from None
+        self._timeouts = 0
+        return result
 
     def lost(self, exc: BaseException) -> None:
         """Open the circuit after a connection failure seen anywhere (pub/sub included)."""
+        self._timeouts = 0
         if self.up:
             self.up = False
             self.changed_at = time.time()

@@ -237,7 +237,25 @@ class SharedWork:
         ]
         if claimed:
             log.info("took over %d checks from a replica that stopped", len(claimed))
+        await self._forget_gone_consumers()
         return claimed
+
+    async def _forget_gone_consumers(self) -> None:
+        """Drop consumers of stopped replicas (each process is a new one) once they hold
+        nothing and have been silent for ten claim periods."""
+        consumers: Any = await self.link.run(lambda r: r.xinfo_consumers(self.stream_key, GROUP))
+        gone = [
+            c["name"]
+            for c in consumers
+            if c["pending"] == 0 and c["idle"] > 10 * self.claim_idle_ms
+        ]
+        if gone:
+
+            async def forget(r: Redis) -> None:
+                for name in gone:
+                    await r.xgroup_delconsumer(self.stream_key, GROUP, name)
+
+            await self.link.run(forget)
 
     async def _create_group(self) -> None:
         with contextlib.suppress(ResponseError):  # BUSYGROUP: another replica made it
