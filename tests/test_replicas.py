@@ -358,3 +358,31 @@ async def test_consumers_of_stopped_replicas_are_forgotten_once_idle_and_empty(
         assert [c["name"] for c in left] == ["holding"]  # its check is still to be claimed
     finally:
         await link.stop()
+
+
+async def test_a_provider_request_budget_holds_for_the_whole_fleet(
+    redis: RedisServer, simulator: Simulator, sim_credentials: dict[str, str],
+    sim_urls: dict[str, str],
+) -> None:  # fmt: skip
+    from atom_health.store import MemoryStore
+    from atom_health.system import HealthSystem
+
+    environ = {**sim_urls, **sim_credentials, "ATOM_HEALTH_REDIS_URL": redis.url}
+    settings = Settings.model_validate(
+        {
+            "probes": FAST_PROBES.model_copy(update={"vendor_status": False}).model_dump(),
+            "integrations": {"linear": {"rate_limit": {"requests": 2, "per_seconds": 60}}},
+        }
+    )
+    a, b = (HealthSystem(settings, environ, store=MemoryStore(), scheduler=False) for _ in "ab")
+    for system in (a, b):
+        await system.start()
+    try:
+        before = simulator.state("linear")["api_requests"]
+        results = [await system.monitor.check("linear", refresh=True) for system in (a, b, a, b)]
+        assert simulator.state("linear")["api_requests"] == before + 2  # not 2 per replica
+        assert [r.status.value for r in results[:2]] == ["healthy", "healthy"]
+        assert all("budget" in r.message for r in results[2:])
+    finally:
+        for system in (a, b):
+            await system.stop()

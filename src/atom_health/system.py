@@ -98,6 +98,7 @@ class HealthSystem:
         )
         if self.fleet is not None:
             self.monitor.fleet = self.fleet.results
+            self.monitor.live_prober.budgets = self.fleet.budgets
             self.fleet.results.on_remote(self.monitor.adopt)
             self.fleet.results.on_remote(self.live.publish)
             self.fleet.results.on_remote(self.metrics.show)

@@ -36,8 +36,12 @@ from atom_health.model.results import (
 )
 from atom_health.services.base import CallLimits, IntegrationService
 from atom_health.services.http import CallFailed, Reply, basic_auth, parse_moment
-from atom_health.services.rate_limit import TokenBucket
+from atom_health.services.rate_limit import BudgetFactory, RequestBudget, TokenBucket
 from atom_health.services.retry import RetryPolicy
+
+
+def _own_bucket(_: str, requests: int, per_seconds: float) -> RequestBudget:
+    return TokenBucket(requests, per_seconds)
 
 
 class LiveProber:
@@ -59,6 +63,7 @@ class LiveProber:
         # What each cached token's grant said: granted scopes and the refresh token's expiry.
         self.grants: dict[str, tuple[tuple[str, ...] | None, datetime | None]] = {}
         self._services: dict[str, IntegrationService] = {}
+        self.budgets: BudgetFactory = _own_bucket  # a fleet's budgets replace it
         self.limits = CallLimits(
             attempt_timeout=settings.attempt_timeout_seconds,
             deadline=settings.deadline_seconds,
@@ -78,8 +83,10 @@ class LiveProber:
         if service is None:
             budget = None
             if integration.rate_limit is not None:
-                budget = TokenBucket(
-                    integration.rate_limit.requests, integration.rate_limit.per_seconds
+                budget = self.budgets(
+                    integration.id,
+                    integration.rate_limit.requests,
+                    integration.rate_limit.per_seconds,
                 )
             service = IntegrationService(integration, self._session, self.limits, budget)
             self._services[integration.id] = service

@@ -3,7 +3,8 @@
 :class:`Fleet` is what :mod:`atom_health.system` builds when a Redis URL is set; without
 one nothing here is used and every replica works alone (the in-process defaults). Each part
 implements a small interface the layer below calls: the engine's ``fleet``
-(:class:`SharedResults`) and the scheduler's ``sharing`` (:class:`SharedWork`). Everything
+(:class:`SharedResults`), the scheduler's ``sharing`` (:class:`SharedWork`) and the
+provider request budgets (:class:`SharedBudgets`). Everything
 degrades to working alone while Redis is away (:class:`RedisLink`).
 """
 
@@ -16,12 +17,21 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel
 
+from atom_health.cluster.budgets import SharedBudgets
 from atom_health.cluster.link import RedisLink, RedisUnavailable
 from atom_health.cluster.results import SharedResults
 from atom_health.cluster.work import SharedWork
 from atom_health.config import Settings
 
-__all__ = ["Fleet", "FleetState", "RedisLink", "RedisUnavailable", "SharedResults", "SharedWork"]
+__all__ = [
+    "Fleet",
+    "FleetState",
+    "RedisLink",
+    "RedisUnavailable",
+    "SharedBudgets",
+    "SharedResults",
+    "SharedWork",
+]
 
 
 class FleetState(BaseModel):
@@ -38,6 +48,7 @@ class Fleet:
     def __init__(self, url: str, settings: Settings, intervals: Mapping[str, float] | None) -> None:
         self.replica = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.link = RedisLink(url, settings.cluster)
+        self.budgets = SharedBudgets(self.link, url)
         probes = settings.probes
         self.results = SharedResults(
             self.link,

@@ -22,7 +22,7 @@ from atom_health.model.results import Category
 from atom_health.services.breaker import CircuitBreaker
 from atom_health.services.http import CallFailed, Reply, status_failure, transport_failure
 from atom_health.services.metrics import CallMetrics
-from atom_health.services.rate_limit import TokenBucket
+from atom_health.services.rate_limit import RequestBudget
 from atom_health.services.retry import RetryPolicy
 
 # Failures that say the provider is unwell; others (a rejected key) prove it answers.
@@ -58,7 +58,7 @@ class IntegrationService:
         integration: Integration,
         session: Callable[[], aiohttp.ClientSession],
         limits: CallLimits = CallLimits(),
-        budget: TokenBucket | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.integration = integration
         self._session = session
@@ -122,8 +122,8 @@ class IntegrationService:
         ends: float,
         attempt: int,
     ) -> Reply:
-        if self.budget is not None and not self.budget.try_acquire():
-            wait = self.budget.wait_seconds()
+        wait = await self.budget.take() if self.budget is not None else None
+        if wait is not None:
             raise CallFailed(
                 Category.rate_limited,
                 f"local request budget used up; next call allowed in {wait:.0f} s",

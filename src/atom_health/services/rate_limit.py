@@ -4,6 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class RequestBudget(Protocol):
+    """A provider's request budget: this process's :class:`TokenBucket`, or one shared by a
+    fleet of replicas (:mod:`atom_health.cluster`)."""
+
+    async def take(self) -> float | None:
+        """Spend one call: None when it may go now, else the seconds until one may."""
+
+
+BudgetFactory = Callable[[str, int, float], RequestBudget]
+"""Makes the budget of an integration: ``(integration id, requests, per_seconds)``."""
 
 
 class TokenBucket:
@@ -29,6 +42,9 @@ class TokenBucket:
             self._tokens -= 1
             return True
         return False
+
+    async def take(self) -> float | None:
+        return None if self.try_acquire() else self.wait_seconds()
 
     def wait_seconds(self) -> float:
         """How long until one call is allowed."""
