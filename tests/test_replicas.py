@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -54,7 +55,30 @@ class Replica:
         return None
 
 
-def fleet_config(tmp_path: Path) -> Path:
+class Webhook:
+    """A webhook receiver on loopback that keeps every alert it is sent."""
+
+    def __init__(self) -> None:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        from atom_health.serving import ThreadedServer
+
+        self.alerts: list[dict[str, Any]] = []
+
+        async def record(request: Request) -> JSONResponse:
+            self.alerts.append(json.loads(await request.body()))
+            return JSONResponse({"ok": True})
+
+        self.server = ThreadedServer(Starlette(routes=[Route("/", record, methods=["POST"])]))
+
+    def actions(self, key: str) -> list[str]:
+        return [a["action"] for a in self.alerts if a["alert"]["key"] == key]
+
+
+def fleet_config(tmp_path: Path, webhook: str | None = None) -> Path:
     config = tmp_path / "atom.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -68,7 +92,10 @@ def fleet_config(tmp_path: Path) -> Path:
                     "retry_seconds": 0.2,
                     "operation_timeout_seconds": 0.5,
                 },
-                "alerting": {"enabled": False},
+                "alerting": {
+                    "enabled": webhook is not None,
+                    "notifiers": [{"type": "webhook", "url": webhook}] if webhook else [],
+                },
                 "integrations": {
                     i.id: {"enabled": False}
                     for i in build_catalog(Settings(), {})
@@ -152,7 +179,11 @@ def redis() -> Iterator[RedisServer]:
 def test_three_replicas_check_each_integration_once_share_results_live_and_survive_a_kill(
     tmp_path: Path, simulator: Simulator, fleet_env: dict[str, str], redis: RedisServer
 ) -> None:
-    with replicas(3, fleet_config(tmp_path), fleet_env) as fleet:
+    webhook = Webhook()
+    with (
+        webhook.server,
+        replicas(3, fleet_config(tmp_path, webhook.server.url), fleet_env) as fleet,
+    ):
         wait_for(lambda: all(r.metric("atom_health_redis_connected") == 1 for r in fleet))
         time.sleep(2 * INTERVAL)  # past the start-up round every replica runs
         before = calls(simulator)
@@ -174,7 +205,13 @@ def test_three_replicas_check_each_integration_once_share_results_live_and_survi
         arrived = next(at for key, at in seen.items() if _same_time(result["timestamp"], key))
         assert arrived - answered < 1.0
         assert b.get("/api/linear/health").json()["status"] == "unhealthy"  # adopted by B
+
+        # alerts once: every replica saw linear fail, one replica alerted, once each way
+        wait_for(lambda: webhook.actions("down:linear") == ["opened"])
         simulator.set_fault("linear", None)
+        wait_for(lambda: "resolved" in webhook.actions("down:linear"))
+        time.sleep(2 * INTERVAL)  # any second sender would have sent by now
+        assert webhook.actions("down:linear") == ["opened", "resolved"]
 
         # the lease holder is killed: another replica takes the role within two intervals
         victim = lease_holder(redis.url)

@@ -102,6 +102,9 @@ class HealthSystem:
             self.fleet.results.on_remote(self.monitor.adopt)
             self.fleet.results.on_remote(self.live.publish)
             self.fleet.results.on_remote(self.metrics.show)
+            if self.alerts is not None:
+                self.fleet.results.on_remote(self.alerts.on_result)
+                self.alerts.in_charge = self.fleet.alerts_here
         self.scheduler = (
             Scheduler(
                 self.monitor,

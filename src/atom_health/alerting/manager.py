@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from atom_health.alerting.notifiers import DeliveryError, Notifier, build_notifiers
 from atom_health.alerting.rules import AlertEngine
@@ -49,6 +49,9 @@ class AlertManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self._worker: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
+        # In a fleet every replica's rules see every result, but one replica alerts: the
+        # scheduler lease holder, or each replica alone while Redis is away (system.py).
+        self.in_charge: Callable[[], bool] = lambda: True
 
     # -- inputs (called in the event loop) ---------------------------------------------------
 
@@ -63,6 +66,8 @@ class AlertManager:
         self.submit(self.engine.tick(time.time() if now is None else now))
 
     def submit(self, events: Iterable[AlertEvent]) -> None:
+        if not self.in_charge():  # the rules learnt; another replica sends
+            return
         for event in events:
             self._queue.put_nowait(event)
 

@@ -68,6 +68,11 @@ class Fleet:
             else None
         )
 
+    def alerts_here(self) -> bool:
+        """Whether this replica sends the fleet's alerts: the scheduler lease holder does,
+        and each replica alone while Redis is away."""
+        return not self.link.up or (self.work is not None and self.work.leader)
+
     def state(self) -> FleetState:
         return FleetState(
             redis="connected" if self.link.up else "unreachable",
