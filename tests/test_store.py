@@ -212,3 +212,24 @@ def test_sqlite_reopens_with_its_data(tmp_path: Path) -> None:
 
     assert again.results("zoom", T0, T0 + 1)[1] == 1
     again.close()
+
+
+def test_hourly_counts_group_by_hour_and_match_across_rollups(backend: Store) -> None:
+    backend.add_results([
+        record(T0 + minute * 60 + 7,
+               Status.unhealthy if minute % 7 == 0 else Status.healthy,
+               category="vendor_outage" if minute % 14 == 0 else "timeout")
+        for minute in range(5 * 60)
+    ] + [record(T0 + 30, name="slack", status=Status.degraded)])  # fmt: skip
+
+    raw = backend.raw_hourly_counts(["zoom", "slack", "github"], T0, T0 + 5 * HOUR)
+    before = rollups.hourly_counts(backend, ["zoom", "slack"], T0, T0 + 5 * HOUR)
+    rollups.maintain(backend, now=T0 + 3 * HOUR + 5, raw_retention=30 * DAY)
+    after = rollups.hourly_counts(backend, ["zoom", "slack"], T0, T0 + 5 * HOUR)
+
+    assert sorted(raw["zoom"]) == [T0 + h * HOUR for h in range(5)]
+    first = raw["zoom"][T0]
+    assert (first.total, first.unhealthy, first.vendor_outage) == (60, 9, 5)
+    assert raw["slack"][T0].degraded == 1
+    assert raw["github"] == {}
+    assert after == before == {"zoom": raw["zoom"], "slack": raw["slack"]}

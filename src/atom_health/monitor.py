@@ -91,6 +91,9 @@ class _Cached:
     fingerprint: str
     result: ServiceHealth
 
+    def is_fresh(self, fingerprint: str) -> bool:
+        return self.fingerprint == fingerprint and time.monotonic() < self.expires
+
 
 class HealthMonitor:
     """Checks integrations from a :class:`Catalog` against the process environment.
@@ -170,6 +173,14 @@ class HealthMonitor:
             for name, cached in self._cache.items()
             if self.catalog.get(name) is not None
         }
+
+    def fresh(self, integration: Integration) -> ServiceHealth | None:
+        """The cached full result that :meth:`check` would serve now (``cached`` unset), or
+        None when there is none, it expired, or the integration's variables changed."""
+        cached = self._cache.get(integration.id)
+        if cached is None or not cached.is_fresh(self._fingerprint(integration)):
+            return None
+        return cached.result
 
     def resolve(self, name: str) -> Integration:
         integration = self.catalog.get(name)

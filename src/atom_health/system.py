@@ -21,6 +21,7 @@ from atom_health.alerting.manager import AlertManager
 from atom_health.config import DATABASE_ENV_VAR, REDIS_ENV_VAR, ConfigError, Settings
 from atom_health.config.installation_key import installation_key
 from atom_health.history import rollups
+from atom_health.history.recent import RecentHistory
 from atom_health.history.recorder import Recorder
 from atom_health.model.history import ConfigEvent
 from atom_health.monitor import HealthMonitor
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from atom_health.cluster import Fleet
 
 log = logging.getLogger(__name__)
+
+RELOAD_DELAY_SECONDS = 15.0
 
 
 def build_monitor(settings: Settings, environ: Mapping[str, str] = os.environ) -> HealthMonitor:
@@ -74,9 +77,11 @@ class HealthSystem:
             settings, self.database_url if store is None else "memory://"
         )
         self.recorder = Recorder(self.store)
+        self.recent = RecentHistory(self.store, [i.id for i in self.monitor.catalog])
         self.metrics = HealthMetrics(self.monitor.catalog)
         self.live = LiveUpdates(self.monitor)
-        for subscriber in (self.recorder.record, self.metrics.observe, self.live.publish):
+        subscribers = (self.recorder.record, self.recent.observe, self.metrics.observe)
+        for subscriber in (*subscribers, self.live.publish):
             self.monitor.subscribe(subscriber)
         self.alerts = (
             AlertManager(settings.alerting, self.monitor.catalog, self.store, environ)
@@ -118,6 +123,7 @@ class HealthSystem:
             else None
         )
         self._maintenance: asyncio.Task[None] | None = None
+        self._hourly: asyncio.Task[None] | None = None
 
     def web_app(self) -> FastAPI:
         """The FastAPI app serving this system; its lifespan starts and stops the system."""
@@ -132,6 +138,9 @@ class HealthSystem:
         if self.fleet is not None:
             await self.fleet.start()
         self.recorder.start()
+        now = time.time()
+        self.recent.apply(await asyncio.to_thread(self.recent.load, now, current=True))
+        self._hourly = asyncio.create_task(self._reload_recent_hourly())
         if self.alerts is not None:
             await self.alerts.start()
         if self.scheduler is not None:
@@ -142,10 +151,11 @@ class HealthSystem:
         """Stop scheduling, cancel checks in flight, write what is queued, close."""
         if self.scheduler is not None:
             await self.scheduler.stop()
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
+        for task in (self._maintenance, self._hourly):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.alerts is not None:
             await self.alerts.stop()
         if self.fleet is not None:
@@ -153,6 +163,17 @@ class HealthSystem:
         await self.monitor.aclose()
         await asyncio.to_thread(self.recorder.stop)
         self.store.close()
+
+    async def _reload_recent_hourly(self) -> None:
+        """Reload the recent history a little after each hour completes (the recorder has
+        written its results by then), so it also holds what other replicas recorded."""
+        while True:
+            await asyncio.sleep(rollups.HOUR - time.time() % rollups.HOUR + RELOAD_DELAY_SECONDS)
+            try:
+                loaded = await asyncio.to_thread(self.recent.load, time.time(), current=False)
+                self.recent.apply(loaded)
+            except Exception as exc:  # keep the counts it has; try again next hour
+                log.error("reloading recent history failed: %s", type(exc).__name__)
 
     async def _maintain_forever(self) -> None:
         history = self.settings.history

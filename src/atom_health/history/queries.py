@@ -5,7 +5,7 @@ Synchronous (they read the store); the API runs them in a thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from atom_health.history import rollups
@@ -20,7 +20,6 @@ from atom_health.model.results import (
     HistoryPage,
     IncidentItem,
     IncidentsReport,
-    Overview,
     Status,
     UptimeReport,
     VendorState,
@@ -206,24 +205,3 @@ def incidents_report(
         mtbf_seconds=stats.mtbf_seconds,
         incidents=[_incident_item(i, epoch(now)) for i in newest_first],
     )
-
-
-def with_history(store: Store, overview: Overview, checked: Mapping[str, datetime]) -> Overview:
-    """The overview with each service's 24 h uptime and last check (two queries).
-
-    ``checked`` holds when the overview's own full checks ran: they may not be stored yet.
-    """
-    now = epoch(utc_now())
-    counts = rollups.counts(store, list(overview.services), now - 24 * HOUR, now)
-    names = list(overview.services)
-    latest = {name: from_epoch(r.checked_at) for name, r in store.latest(names).items()}
-    services = {}
-    for name, line in overview.services.items():
-        moments = [m for m in (latest.get(name), checked.get(name)) if m is not None]
-        services[name] = line.model_copy(
-            update={
-                "uptime_24h": uptime_percentages(counts[name])[0],
-                "last_checked": max(moments) if moments else None,
-            }
-        )
-    return overview.model_copy(update={"services": services})

@@ -117,10 +117,9 @@ def hourly_counts(
                 for rollup in store.rollups(name, "hour", start, end):
                     hours[name].setdefault(rollup.bucket, StatusCounts()).add(rollup.counts)
             continue
-        for record in store.raw_between(start, end):
-            if record.integration in hours:
-                hour = floor_to(record.checked_at, HOUR)
-                hours[record.integration].setdefault(hour, StatusCounts()).add(counts_of([record]))
+        for name, found in store.raw_hourly_counts(integrations, start, end).items():
+            for hour, counts in found.items():
+                hours[name].setdefault(hour, StatusCounts()).add(counts)
     return hours
 
 

@@ -83,6 +83,12 @@ class Store(ABC):
     ) -> dict[str, StatusCounts]: ...
 
     @abstractmethod
+    def raw_hourly_counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, dict[float, StatusCounts]]:
+        """Counts of raw results in [since, until) per integration and hour (its start)."""
+
+    @abstractmethod
     def rollup_counts(
         self, integrations: Sequence[str], since: float, until: float
     ) -> dict[str, StatusCounts]:

@@ -136,6 +136,17 @@ class MemoryStore(Store):
         with self._lock:
             return {name: counts_of(self._window(name, since, until)) for name in integrations}
 
+    def raw_hourly_counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, dict[float, StatusCounts]]:
+        hours: dict[str, dict[float, StatusCounts]] = {name: {} for name in integrations}
+        with self._lock:
+            for name in integrations:
+                for record in self._window(name, since, until):
+                    hour = record.checked_at - record.checked_at % 3600
+                    hours[name].setdefault(hour, StatusCounts()).add(counts_of([record]))
+        return hours
+
     def rollup_counts(
         self, integrations: Sequence[str], since: float, until: float
     ) -> dict[str, StatusCounts]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
+    cast,
     create_engine,
     delete,
     event,
@@ -95,6 +96,17 @@ def _incident(row: Any) -> Incident:
         category=row.category,
         message=row.message,
     )
+
+
+def _add(counts: StatusCounts, status: str, count: int, vendor_count: int | None) -> None:
+    counts.total += count
+    if status == Status.healthy.value:
+        counts.healthy += count
+    elif status == Status.degraded.value:
+        counts.degraded += count
+    else:
+        counts.unhealthy += count
+        counts.vendor_outage += int(vendor_count or 0)
 
 
 class SqlStore(Store):
@@ -310,16 +322,33 @@ class SqlStore(Store):
         totals = {name: StatusCounts() for name in integrations}
         with self.engine.connect() as connection:
             for name, status, count, vendor_count in connection.execute(query):
-                counts = totals[name]
-                counts.total += count
-                if status == Status.healthy.value:
-                    counts.healthy += count
-                elif status == Status.degraded.value:
-                    counts.degraded += count
-                else:
-                    counts.unhealthy += count
-                    counts.vendor_outage += int(vendor_count or 0)
+                _add(totals[name], status, count, vendor_count)
         return totals
+
+    def raw_hourly_counts(
+        self, integrations: Sequence[str], since: float, until: float
+    ) -> dict[str, dict[float, StatusCounts]]:
+        hour_number = (
+            func.floor(_R.c.checked_at / 3600)
+            if self.engine.dialect.name == "postgresql"
+            else cast(_R.c.checked_at / 3600, Integer())  # SQLite: truncates (epochs are > 0)
+        )
+        vendor = func.sum((_R.c.category == "vendor_outage").cast(Integer()))
+        query = (
+            select(_R.c.integration, hour_number, _R.c.status, func.count(), vendor)
+            .where(
+                _R.c.integration.in_(list(integrations)),
+                _R.c.checked_at >= since,
+                _R.c.checked_at < until,
+            )
+            .group_by(_R.c.integration, hour_number, _R.c.status)
+        )
+        hours: dict[str, dict[float, StatusCounts]] = {name: {} for name in integrations}
+        with self.engine.connect() as connection:
+            for name, number, status, count, vendor_count in connection.execute(query):
+                counts = hours[name].setdefault(float(number) * 3600, StatusCounts())
+                _add(counts, status, count, vendor_count)
+        return hours
 
     def rollup_counts(
         self, integrations: Sequence[str], since: float, until: float

@@ -12,6 +12,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from atom_health._version import __version__
+from atom_health.web.answer_middleware import AnswerMiddleware
+from atom_health.web.answers import Answers
 from atom_health.web.bridge import BRIDGE_TAG, add_bridge_routes
 from atom_health.web.parts import SystemParts
 from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, add_routes
@@ -56,6 +58,9 @@ def create_app(system: SystemParts) -> FastAPI:
         openapi_tags=_TAGS,
     )
     app.state.system = system
+    app.state.answers = answers = Answers(system, app.router.routes)
+    # Innermost, so every middleware added after it also applies to the answers it sends.
+    app.add_middleware(AnswerMiddleware, answers=answers)
     add_bridge_routes(app)  # before /api/{service}/health, which would shadow /api/bridge/health
     add_routes(app)
     app.mount("/assets", StaticFiles(directory=DASHBOARD), name="assets")

@@ -1,12 +1,16 @@
-"""The data behind the dashboard's main view: rows, uptime bars and latency sparklines."""
+"""The data behind the dashboard's main view: rows, uptime bars and latency sparklines.
+
+Built from the engine's latest results and the in-memory recent history, never from a
+database query; :mod:`atom_health.web.answers` keeps each service's part until its inputs
+change.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 
-from atom_health.history import rollups
 from atom_health.history.analytics import uptime_percentages
+from atom_health.history.recent import RecentHistory, window_uptime
 from atom_health.history.rollups import DAY, HOUR, floor_to
 from atom_health.model.history import StatusCounts, from_epoch
 from atom_health.model.results import (
@@ -18,9 +22,6 @@ from atom_health.model.results import (
     utc_now,
 )
 from atom_health.monitor import summary_of
-from atom_health.store.base import Store
-
-SPARKLINE_POINTS = 40
 
 
 def _segments(
@@ -44,38 +45,30 @@ def _segments(
     return segments
 
 
-def _window_uptime(hours: Mapping[float, StatusCounts], since: float) -> float | None:
-    counts = StatusCounts()
-    for hour, found in hours.items():
-        if hour >= since:
-            counts.add(found)
-    return uptime_percentages(counts)[0]
-
-
-def build_dashboard(store: Store, results: Sequence[ServiceHealth]) -> Dashboard:
-    """Rows for ``results`` (critical first), with bars and sparklines from the store."""
-    now = time.time()
+def dashboard_service(recent: RecentHistory, result: ServiceHealth, now: float) -> DashboardService:
+    """One row with its bars (24 h hourly, 7 and 30 days daily) and sparkline."""
     this_hour, today = floor_to(now, HOUR), floor_to(now, DAY)
-    names = [r.service for r in results]
-    hourly = rollups.hourly_counts(store, names, today - 29 * DAY, now)
-    services = []
-    for result in sorted(results, key=lambda r: r.criticality != "critical"):
-        hours = hourly[result.service]
-        recent, _ = store.results(result.service, now - 7 * DAY, now + 1, limit=SPARKLINE_POINTS)
-        services.append(
-            DashboardService(
-                **ServiceRow.of(result).model_dump(),
-                uptime={
-                    "24h": _window_uptime(hours, this_hour - 23 * HOUR),
-                    "7d": _window_uptime(hours, today - 6 * DAY),
-                    "30d": _window_uptime(hours, today - 29 * DAY),
-                },
-                bars={
-                    "24h": _segments(hours, this_hour - 23 * HOUR, 24, HOUR),
-                    "7d": _segments(hours, today - 6 * DAY, 7, DAY),
-                    "30d": _segments(hours, today - 29 * DAY, 30, DAY),
-                },
-                latencies=[r.latency_ms for r in reversed(recent) if r.latency_ms is not None],
-            )
-        )
+    hours = recent.hours(result.service)
+    return DashboardService(
+        **ServiceRow.of(result).model_dump(),
+        uptime={
+            "24h": window_uptime(hours, this_hour - 23 * HOUR),
+            "7d": window_uptime(hours, today - 6 * DAY),
+            "30d": window_uptime(hours, today - 29 * DAY),
+        },
+        bars={
+            "24h": _segments(hours, this_hour - 23 * HOUR, 24, HOUR),
+            "7d": _segments(hours, today - 6 * DAY, 7, DAY),
+            "30d": _segments(hours, today - 29 * DAY, 30, DAY),
+        },
+        latencies=recent.latencies(result.service),
+    )
+
+
+def critical_first(results: Sequence[ServiceHealth]) -> list[ServiceHealth]:
+    return sorted(results, key=lambda r: r.criticality != "critical")
+
+
+def assemble(results: Sequence[ServiceHealth], services: list[DashboardService]) -> Dashboard:
+    """The whole view from rows already built (in :func:`critical_first` order)."""
     return Dashboard(timestamp=utc_now(), summary=summary_of(results), services=services)

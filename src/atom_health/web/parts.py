@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from atom_health.alerting.manager import AlertManager
 from atom_health.config import Settings
+from atom_health.history.recent import RecentHistory
 from atom_health.monitor import HealthMonitor
 from atom_health.scheduling import Scheduler
 from atom_health.sinks.live import LiveUpdates
@@ -24,6 +25,7 @@ class SystemParts(Protocol):
     settings: Settings
     monitor: HealthMonitor
     store: Store
+    recent: RecentHistory
     live: LiveUpdates
     metrics: HealthMetrics
     alerts: AlertManager | None

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from atom_health.history import queries
+from atom_health.history.recent import with_recent_history
 from atom_health.model.results import (
     AlertsReport,
     ConfigEventsReport,
@@ -33,7 +34,7 @@ from atom_health.model.results import (
 )
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError, summarise
 from atom_health.web.alerts_data import alerts_report
-from atom_health.web.dashboard_data import build_dashboard
+from atom_health.web.answers import Answers
 from atom_health.web.parts import SystemParts
 
 HEALTH_TAG = "health"
@@ -66,6 +67,11 @@ def system_of(request: Request) -> SystemParts:
     return system
 
 
+def answers_of(request: Request) -> Answers:
+    answers: Answers = request.app.state.answers
+    return answers
+
+
 def monitor_of(request: Request) -> HealthMonitor:
     return system_of(request).monitor
 
@@ -93,13 +99,12 @@ async def overview(
     """Every enabled integration: status, message, missing variables, 24 h uptime."""
     system = system_of(request)
     results = await system.monitor.check_many_within(check_api=check_api, refresh=refresh)
-    checked = {r.service: r.timestamp for r in results if not r.pending} if check_api else {}
-    return await run_in_threadpool(queries.with_history, system.store, summarise(results), checked)
+    return with_recent_history(summarise(results), system.recent)
 
 
-async def configuration(request: Request) -> ConfigurationReport:
+async def configuration(request: Request) -> ConfigurationReport | Response:
     """Configuration only, for every integration; never calls a provider."""
-    return monitor_of(request).configuration_report()
+    return answers_of(request).configuration().response(request.headers)
 
 
 async def service_health(
@@ -195,7 +200,7 @@ async def incidents(
     )
 
 
-async def dashboard(request: Request) -> Dashboard:
+async def dashboard(request: Request) -> Dashboard | Response:
     """Everything the dashboard's main view shows: rows, uptime bars, latency sparklines.
 
     Uses each integration's last result; only integrations never checked are checked now,
@@ -208,7 +213,7 @@ async def dashboard(request: Request) -> Dashboard:
         for result in await system.monitor.check_many_within(unchecked):
             latest[result.service] = result
     results = [latest[i.id] for i in system.monitor.catalog]
-    return await run_in_threadpool(build_dashboard, system.store, results)
+    return answers_of(request).dashboard_of(results).response(request.headers)
 
 
 async def events(request: Request) -> StreamingResponse:

@@ -1,0 +1,220 @@
+"""Answers served from bytes: each body is built and serialized once per change of its inputs.
+
+One integration's health, the overview, the configuration report and the dashboard are kept
+as JSON bytes with an ETag, together with the inputs they were built from: the engine's
+results (for health, only while they are fresh and the integration's variables are
+unchanged), the recent history's version, the hour, the configuration. A request whose
+inputs still match gets the same bytes; ``If-None-Match`` with the ETag gets 304.
+
+The response models in :mod:`atom_health.model.results` define every body and stay the
+source of the OpenAPI document; bodies are validated when they are built, not per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.types import Scope, Send
+
+from atom_health.checks.configuration import is_set
+from atom_health.history.recent import with_recent_history
+from atom_health.history.rollups import HOUR
+from atom_health.model.results import DashboardService, ServiceHealth
+from atom_health.monitor import summarise
+from atom_health.web.dashboard_data import assemble, critical_first, dashboard_service
+from atom_health.web.parts import SystemParts
+
+JSON = b"application/json"
+NO_CACHE = b"no-cache"  # clients may keep a body, but ask again (cheaply, with its ETag)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One serialized body, ready to send."""
+
+    body: bytes
+    etag: bytes
+    headers: list[tuple[bytes, bytes]] = field(repr=False)
+
+    @classmethod
+    def of(cls, model: BaseModel) -> Answer:
+        body = model.__pydantic_serializer__.to_json(model)
+        etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+        headers = [
+            (b"content-type", JSON),
+            (b"content-length", str(len(body)).encode()),
+            (b"etag", etag),
+            (b"cache-control", NO_CACHE),
+        ]
+        return cls(body, etag, headers)
+
+    def matches(self, if_none_match: bytes | None) -> bool:
+        """Whether an ``If-None-Match`` header names this body (weak comparison)."""
+        if if_none_match is None:
+            return False
+        tags = [tag.strip() for tag in if_none_match.split(b",")]
+        return any(tag == b"*" or tag.removeprefix(b"W/") == self.etag for tag in tags)
+
+    def response(self, headers: Headers) -> Response:
+        """As a Starlette response (for routes)."""
+        if self.matches(headers.get("if-none-match", "").encode() or None):
+            return Response(status_code=304, headers=self._not_modified_headers())
+        response = Response(self.body, media_type="application/json")
+        response.headers["etag"] = self.etag.decode()
+        response.headers["cache-control"] = NO_CACHE.decode()
+        return response
+
+    async def send(self, scope: Scope, send: Send) -> None:
+        """Straight to the ASGI server (for :class:`AnswerMiddleware`)."""
+        if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                if_none_match = value
+                break
+        if self.matches(if_none_match):
+            start = {"type": "http.response.start", "status": 304}
+            await send({**start, "headers": self._not_modified_headers_raw()})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+    def _not_modified_headers_raw(self) -> list[tuple[bytes, bytes]]:
+        return [(b"etag", self.etag), (b"cache-control", NO_CACHE)]
+
+    def _not_modified_headers(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self._not_modified_headers_raw()}
+
+
+@dataclass
+class _Memo:
+    key: object
+    answer: Answer
+
+
+class Answers:
+    """The serialized answers of one system, rebuilt lazily when their inputs change."""
+
+    def __init__(self, system: SystemParts, routes: Sequence[BaseRoute] = ()) -> None:
+        self.monitor = system.monitor
+        self._routes = routes  # the app's, read at the first request (when all are added)
+        self._elsewhere: set[str] | None = None
+        self.recent = system.recent
+        self._services: dict[str, _Memo] = {}
+        self._overview: _Memo | None = None
+        self._configuration: _Memo | None = None
+        self._dashboard: _Memo | None = None
+        self._rows: dict[str, tuple[object, DashboardService]] = {}
+        self._required = [n for i in self.monitor.catalog for n in i.required_env]
+        self._fixed: dict[str, Callable[[], Answer | None]] = {
+            "/api/integrations/config": self.configuration,
+            "/api/dashboard": self.dashboard,
+            **dict.fromkeys(OVERVIEW_PATHS, self.overview),
+        }
+
+    def for_path(self, path: str) -> Answer | None:
+        """The answer for a GET of ``path`` without a query, or None: ask the engine."""
+        fixed = self._fixed.get(path)
+        if fixed is not None:
+            return fixed()
+        if self._elsewhere is None:  # fixed routes win over /api/{service}/health in the router
+            self._elsewhere = {p for r in self._routes if "{" not in (p := getattr(r, "path", "{"))}
+        if path in self._elsewhere:
+            return None
+        name = service_in_path(path)
+        return self.service(name) if name is not None else None
+
+    def service(self, name: str) -> Answer | None:
+        """One integration's cached health, while the engine would serve it from cache."""
+        integration = self.monitor.catalog.get(name)
+        if integration is None:
+            return None
+        result = self.monitor.fresh(integration)
+        if result is None:
+            return None
+        memo = self._services.get(integration.id)
+        if memo is None or memo.key is not result:
+            memo = _Memo(result, Answer.of(result.model_copy(update={"cached": True})))
+            self._services[integration.id] = memo
+        return memo.answer
+
+    def overview(self) -> Answer | None:
+        """The overview, when every integration's result is fresh in the engine's cache."""
+        results = []
+        for integration in self.monitor.catalog:
+            result = self.monitor.fresh(integration)
+            if result is None:
+                return None
+            results.append(result)
+        key = (tuple(results), self.recent.version, _hour())
+        if self._overview is None or self._overview.key != key:
+            body = with_recent_history(summarise(results), self.recent)
+            self._overview = _Memo(key, Answer.of(body))
+        return self._overview.answer
+
+    def configuration(self) -> Answer:
+        """The configuration report; it changes only with the environment or the catalog."""
+        key = tuple(is_set(self.monitor.environ, name) for name in self._required)
+        if self._configuration is None or self._configuration.key != key:
+            body = self.monitor.configuration_report()
+            self._configuration = _Memo(key, Answer.of(body))
+        return self._configuration.answer
+
+    def dashboard(self) -> Answer | None:
+        """The dashboard, once every integration has a result (of any age)."""
+        latest = self.monitor.latest_results()
+        if len(latest) < len(self.monitor.catalog):
+            return None
+        return self.dashboard_of([latest[i.id] for i in self.monitor.catalog])
+
+    def dashboard_of(self, results: Sequence[ServiceHealth]) -> Answer:
+        """The dashboard for these results; only rows whose inputs changed are rebuilt."""
+        now = time.time()
+        hour = now // HOUR
+        key = (tuple(results), self.recent.version, hour)
+        if self._dashboard is not None and self._dashboard.key == key:
+            return self._dashboard.answer
+        rows = []
+        for result in critical_first(results):
+            row_key = (result, self.recent.versions.get(result.service), hour)
+            memo = self._rows.get(result.service)
+            if memo is None or memo[0] != row_key:
+                memo = (row_key, dashboard_service(self.recent, result, now))
+                self._rows[result.service] = memo
+            rows.append(memo[1])
+        self._dashboard = _Memo(key, Answer.of(assemble(results, rows)))
+        return self._dashboard.answer
+
+
+OVERVIEW_PATHS = (
+    "/api/integrations/health",
+    "/api/v2/health/health/all",
+    "/api/v2/health/health/summary",
+    "/api/enhanced/health/overview",
+)
+
+
+def service_in_path(path: str) -> str | None:
+    """The integration named by a per-integration health path (or an alias), else None."""
+    parts = path.split("/")
+    name = None
+    if len(parts) == 4 and parts[1] == "api" and parts[3] == "health":
+        name = parts[2]  # /api/{service}/health
+    elif len(parts) == 5 and parts[1:3] == ["api", "integrations"] and parts[4] == "health":
+        name = parts[3]  # /api/integrations/{service}/health
+    elif len(parts) == 6 and parts[1:5] == ["api", "v2", "health", "health"]:
+        name = parts[5]  # /api/v2/health/health/{service}
+    elif len(parts) == 6 and parts[1:4] == ["api", "enhanced", "integrations"]:
+        name = parts[4] if parts[5] == "health" else None
+    return name if name and len(name) <= 100 else None
+
+
+def _hour() -> float:
+    return time.time() // HOUR
