@@ -10,7 +10,6 @@ integration share one in-flight check; at most ``probes.concurrency`` run at onc
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import secrets
@@ -22,7 +21,7 @@ from typing import Protocol
 import aiohttp
 
 from atom_health.catalog import Catalog, Integration, build_catalog
-from atom_health.checks.configuration import check_configuration
+from atom_health.checks.configuration import check_configuration, read_env
 from atom_health.checks.probe import LiveProber
 from atom_health.checks.vendor_status import VendorStatusReader
 from atom_health.classify import (
@@ -88,10 +87,10 @@ class UnknownIntegrationError(LookupError):
 @dataclass
 class _Cached:
     expires: float
-    fingerprint: str
+    fingerprint: int
     result: ServiceHealth
 
-    def is_fresh(self, fingerprint: str) -> bool:
+    def is_fresh(self, fingerprint: int) -> bool:
         return self.fingerprint == fingerprint and time.monotonic() < self.expires
 
 
@@ -281,7 +280,7 @@ class HealthMonitor:
         self,
         integration: Integration,
         configuration: ConfigurationCheck,
-        fingerprint: str,
+        fingerprint: int,
         refresh: bool,
     ) -> ServiceHealth:
         if not configuration.configured:
@@ -321,11 +320,10 @@ class HealthMonitor:
             vendor = await reader.read(integration, fresh=True)
         return api_access, vendor
 
-    def _fingerprint(self, integration: Integration) -> str:
+    def _fingerprint(self, integration: Integration) -> int:
         """Changes whenever any of the integration's variables does; holds no value itself."""
         names = (*integration.required_env, *integration.optional_env)
-        values = "\0".join(self.environ.get(name, "") for name in names)
-        return hashlib.sha256(values.encode()).hexdigest()
+        return hash(tuple(read_env(self.environ, names)))  # cheap: cached answers ask per request
 
     def _result(
         self,

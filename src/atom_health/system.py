@@ -124,6 +124,7 @@ class HealthSystem:
         )
         self._maintenance: asyncio.Task[None] | None = None
         self._hourly: asyncio.Task[None] | None = None
+        self._loop_lag: asyncio.Task[None] | None = None
 
     def web_app(self) -> FastAPI:
         """The FastAPI app serving this system; its lifespan starts and stops the system."""
@@ -141,6 +142,7 @@ class HealthSystem:
         now = time.time()
         self.recent.apply(await asyncio.to_thread(self.recent.load, now, current=True))
         self._hourly = asyncio.create_task(self._reload_recent_hourly())
+        self._loop_lag = asyncio.create_task(self.metrics.sample_loop_lag())
         if self.alerts is not None:
             await self.alerts.start()
         if self.scheduler is not None:
@@ -151,7 +153,7 @@ class HealthSystem:
         """Stop scheduling, cancel checks in flight, write what is queued, close."""
         if self.scheduler is not None:
             await self.scheduler.stop()
-        for task in (self._maintenance, self._hourly):
+        for task in (self._maintenance, self._hourly, self._loop_lag):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from atom_health.catalog import Catalog
@@ -11,6 +14,7 @@ from atom_health.model.results import ServiceHealth, Status
 
 _UP = {Status.healthy: 1.0, Status.degraded: 0.5, Status.unhealthy: 0.0, Status.unknown: 0.0}
 _BREAKER = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+LOOP_LAG_WINDOW = 10.0
 _LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -110,6 +114,12 @@ class HealthMetrics:
             "Replicas: 1 while this replica holds the scheduler lease",
             registry=r,
         )
+        self.loop_lag = Gauge(
+            "atom_health_event_loop_lag_seconds",
+            f"The worst delay of the event loop over the last {LOOP_LAG_WINDOW:.0f} s "
+            "(how late a timer ran)",
+            registry=r,
+        )
 
     def observe(self, result: ServiceHealth) -> None:
         """Monitor subscriber: count one fresh result (label children are looked up once)."""
@@ -148,6 +158,19 @@ class HealthMetrics:
     def show_fleet(self, connected: bool, lease: bool) -> None:
         self.redis_connected.set(1.0 if connected else 0.0)
         self.scheduler_lease.set(1.0 if lease else 0.0)
+
+    async def sample_loop_lag(self, interval: float = 0.05) -> None:
+        """Forever: how late the event loop wakes a timer; the gauge shows the worst lately."""
+        loop = asyncio.get_running_loop()
+        samples: deque[tuple[float, float]] = deque()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(interval)
+            now = loop.time()
+            samples.append((now, max(0.0, now - start - interval)))
+            while samples[0][0] < now - LOOP_LAG_WINDOW:
+                samples.popleft()
+            self.loop_lag.set(max(lag for _, lag in samples))
 
     def render(self, prober: LiveProber, scheduler_lag: float | None) -> bytes:
         for name, service in prober.services().items():
