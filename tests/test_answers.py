@@ -13,10 +13,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from atom_health.model.results import ConfigurationReport, Dashboard, Overview, ServiceHealth
 from atom_health.serving import ThreadedServer
 from atom_health.simulator import Simulator
+from atom_health.sinks.metrics import LOOP_LAG_WINDOW
 from atom_health.store import MemoryStore
 from atom_health.system import HealthSystem
 from atom_health.web.answers import service_in_path
 from atom_health.web.app import create_app
+from tests.conftest import wait_for
 
 
 @pytest.fixture
@@ -172,6 +174,7 @@ def test_dashboard_and_overview_never_query_the_store(
 
     assert store.reads == reads
     dashboard = Dashboard.model_validate_json(first.content)
+    assert dashboard.model_dump_json().encode() == first.content  # rows spliced in exactly
     assert [s.service for s in dashboard.services][:4] == ["zoom", "stripe", "github", "slack"]
     zoom = dashboard.services[0]
     assert zoom.bars["24h"][-1].checks == 1
@@ -231,3 +234,16 @@ def test_answers_pass_through_outer_middleware(
 )
 def test_service_paths(path: str, name: str | None) -> None:
     assert service_in_path(path) == name
+
+
+def test_metrics_report_the_event_loop_lag(api: httpx.Client) -> None:
+    def lag() -> float | None:
+        for line in api.get("/metrics").text.splitlines():
+            if line.startswith("atom_health_event_loop_lag_seconds "):
+                return float(line.split()[1])
+        return None
+
+    wait_for(lambda: (lag() or 0.0) > 0.0)  # a timer is always at least a little late
+    value = lag()
+    assert value is not None
+    assert value < LOOP_LAG_WINDOW

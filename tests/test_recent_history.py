@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from atom_health.history.recent import RecentHistory
+from atom_health.history.recent import RecentHistory, uptime
 from atom_health.history.rollups import DAY, HOUR
 from atom_health.model.history import CheckRecord
 from atom_health.model.results import (
@@ -45,8 +45,8 @@ def test_load_observe_and_reload_count_each_check_once() -> None:
     now = T0 + 6 * HOUR + 30 * 60
 
     recent.apply(recent.load(now, current=True))
-    hours = recent.hours("zoom")
-    assert (hours[T0 + 5 * HOUR].total, hours[T0 + 6 * HOUR].total) == (60, 30)
+    assert [h.total for h in recent.by_hour("zoom", T0 + 4 * HOUR, 3)] == [0, 60, 30]
+    assert recent.by_day("zoom", T0 - DAY, 2)[1].total == 90
     assert recent.latencies("zoom") == [float(m) for m in range(50, 90)]
     assert recent.last_checked("zoom") == T0 + 5 * HOUR + 89 * 60
 
@@ -56,17 +56,14 @@ def test_load_observe_and_reload_count_each_check_once() -> None:
         recent.observe(r)
         store.add_results([CheckRecord.of(r)])  # what the recorder does
     assert recent.version == version + 2
-    assert recent.hours("zoom")[T0 + 6 * HOUR].unhealthy == 1
-    assert recent.uptime("zoom", T0 + 6 * HOUR) == 100 * 31 / 32
+    assert recent.by_hour("zoom", T0 + 6 * HOUR, 1)[0].unhealthy == 1
+    assert uptime(recent.by_hour("zoom", T0 + 6 * HOUR, 2)) == 100 * 31 / 32
+    assert recent.by_day("zoom", T0, 1)[0].total == 92
 
     recent.apply(recent.load(T0 + 7 * HOUR + 120, current=False))  # the hourly reload
-    hours = recent.hours("zoom")
-    assert (hours[T0 + 5 * HOUR].total, hours[T0 + 6 * HOUR].total, hours[T0 + 7 * HOUR].total) == (
-        60,
-        31,
-        1,
-    )
-    assert recent.hours("slack") == {}
+    assert [h.total for h in recent.by_hour("zoom", T0 + 5 * HOUR, 3)] == [60, 31, 1]
+    assert recent.by_day("zoom", T0, 1)[0].total == 92
+    assert {h.total for h in recent.by_day("slack", T0 - 29 * DAY, 30)} == {0}
     assert recent.latencies("zoom")[-1] == 50.0
     assert len(recent.latencies("zoom")) == 40
     assert recent.last_checked("zoom") == T0 + 7 * HOUR + 60

@@ -37,6 +37,7 @@ class Loaded:
 
     until: float
     hours: dict[str, Hours]
+    days: dict[str, Hours]  # the same hours summed per day
     current: dict[str, StatusCounts] | None
     latencies: dict[str, list[tuple[float, float]]]  # (checked_at, latency_ms), oldest first
     last_checked: dict[str, float]
@@ -62,6 +63,7 @@ class RecentHistory:
         self.versions = dict.fromkeys(self.names, 0)  # per integration
         self.loaded_until = -math.inf
         self._stored: dict[str, Hours] = {name: {} for name in self.names}
+        self._stored_days: dict[str, Hours] = {name: {} for name in self.names}
         self._live: dict[str, Hours] = {name: {} for name in self.names}
         self._latencies: dict[str, deque[tuple[float, float]]] = {
             name: deque(maxlen=LATENCY_POINTS) for name in self.names
@@ -76,6 +78,7 @@ class RecentHistory:
         until = floor_to(now, HOUR)
         since = floor_to(now, DAY) - (WINDOW_DAYS - 1) * DAY
         hours = rollups.hourly_counts(self.store, self.names, since, until)
+        days = {name: _by_day(found) for name, found in hours.items()}
         in_progress = None
         if current:
             in_progress = rollups.counts(self.store, self.names, until, now + 1)
@@ -86,19 +89,18 @@ class RecentHistory:
                 (r.checked_at, r.latency_ms) for r in reversed(records) if r.latency_ms is not None
             ]
         last = {name: r.checked_at for name, r in self.store.latest(self.names).items()}
-        return Loaded(until, hours, in_progress, latencies, last)
+        return Loaded(until, hours, days, in_progress, latencies, last)
 
     def apply(self, loaded: Loaded) -> None:
         """Swap a load in, keeping what was counted live since the hours it covers."""
         self.loaded_until = loaded.until
         self._stored = {name: loaded.hours.get(name, {}) for name in self.names}
-        oldest = loaded.until - WINDOW_DAYS * DAY
+        self._stored_days = {name: loaded.days.get(name, {}) for name in self.names}
         for name in self.names:
             live = {h: c for h, c in self._live[name].items() if h >= loaded.until}
             if loaded.current is not None and loaded.current[name].total:
                 live.setdefault(loaded.until, StatusCounts()).add(loaded.current[name])
             self._live[name] = live
-            self._stored[name] = {h: c for h, c in self._stored[name].items() if h >= oldest}
             merged = sorted({*loaded.latencies.get(name, []), *self._latencies[name]})
             self._latencies[name] = deque(merged[-LATENCY_POINTS:], maxlen=LATENCY_POINTS)
             stored_last = loaded.last_checked.get(name)
@@ -129,23 +131,16 @@ class RecentHistory:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def hours(self, name: str) -> Mapping[float, StatusCounts]:
-        """Counts per hour (keyed by the hour's start) over the last 30 days."""
+    def by_hour(self, name: str, start: float, count: int) -> list[StatusCounts]:
+        """Counts of ``count`` hours from ``start`` (an hour's start), oldest first."""
         stored, live = self._stored.get(name, {}), self._live.get(name, {})
-        if not live:
-            return stored
-        merged = dict(stored)
-        for hour, counts in live.items():
-            total = StatusCounts()
-            total.add(counts)
-            if hour in merged:
-                total.add(merged[hour])
-            merged[hour] = total
-        return merged
+        return [_sum(stored.get(h), live.get(h)) for h in _steps(start, count, HOUR)]
 
-    def uptime(self, name: str, since: float) -> float | None:
-        """Uptime % over the hours starting at or after ``since``."""
-        return window_uptime(self.hours(name), since)
+    def by_day(self, name: str, start: float, count: int) -> list[StatusCounts]:
+        """Counts of ``count`` UTC days from ``start`` (a midnight), oldest first."""
+        stored, live = self._stored_days.get(name, {}), self._live.get(name, {})
+        live_days = _by_day(live) if live else {}
+        return [_sum(stored.get(d), live_days.get(d)) for d in _steps(start, count, DAY)]
 
     def latencies(self, name: str) -> list[float]:
         """The most recent latencies, oldest first."""
@@ -155,12 +150,28 @@ class RecentHistory:
         return self._last.get(name)
 
 
-def window_uptime(hours: Mapping[float, StatusCounts], since: float) -> float | None:
-    counts = StatusCounts()
-    for hour, found in hours.items():
-        if hour >= since:
-            counts.add(found)
-    return uptime_percentages(counts)[0]
+def _steps(start: float, count: int, size: float) -> list[float]:
+    return [start + index * size for index in range(count)]
+
+
+def _sum(*parts: StatusCounts | None) -> StatusCounts:
+    total = StatusCounts()
+    for part in parts:
+        if part is not None:
+            total.add(part)
+    return total
+
+
+def _by_day(hours: Mapping[float, StatusCounts]) -> Hours:
+    days: Hours = {}
+    for hour, counts in hours.items():
+        days.setdefault(floor_to(hour, DAY), StatusCounts()).add(counts)
+    return days
+
+
+def uptime(counts: Sequence[StatusCounts]) -> float | None:
+    """Uptime % over these counts together."""
+    return uptime_percentages(_sum(*counts))[0]
 
 
 def with_recent_history(overview: Overview, recent: RecentHistory) -> Overview:
@@ -172,7 +183,7 @@ def with_recent_history(overview: Overview, recent: RecentHistory) -> Overview:
         last = recent.last_checked(name)
         services[name] = line.model_copy(
             update={
-                "uptime_24h": recent.uptime(name, since),
+                "uptime_24h": uptime(recent.by_hour(name, since, 24)),
                 "last_checked": from_epoch(last) if last is not None else None,
             }
         )

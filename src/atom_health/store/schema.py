@@ -31,6 +31,7 @@ check_results = Table(
     Column("vendor_state", String(16)),
     Column("message", Text, nullable=False, default=""),
     Index("ix_check_results_integration_time", "integration", "checked_at"),
+    Index("ix_check_results_checked_at", "checked_at"),  # maintenance: by time alone
 )
 
 incidents = Table(

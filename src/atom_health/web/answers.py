@@ -26,9 +26,9 @@ from starlette.types import Scope, Send
 from atom_health.checks.configuration import is_set
 from atom_health.history.recent import with_recent_history
 from atom_health.history.rollups import HOUR
-from atom_health.model.results import DashboardService, ServiceHealth
+from atom_health.model.results import ServiceHealth
 from atom_health.monitor import summarise
-from atom_health.web.dashboard_data import assemble, critical_first, dashboard_service
+from atom_health.web.dashboard_data import critical_first, dashboard_service, frame
 from atom_health.web.parts import SystemParts
 
 JSON = b"application/json"
@@ -45,7 +45,10 @@ class Answer:
 
     @classmethod
     def of(cls, model: BaseModel) -> Answer:
-        body = model.__pydantic_serializer__.to_json(model)
+        return cls.of_json(to_json(model))
+
+    @classmethod
+    def of_json(cls, body: bytes) -> Answer:
         etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
         headers = [
             (b"content-type", JSON),
@@ -111,7 +114,7 @@ class Answers:
         self._overview: _Memo | None = None
         self._configuration: _Memo | None = None
         self._dashboard: _Memo | None = None
-        self._rows: dict[str, tuple[object, DashboardService]] = {}
+        self._rows: dict[str, tuple[object, bytes]] = {}  # each row's JSON
         self._required = [n for i in self.monitor.catalog for n in i.required_env]
         self._fixed: dict[str, Callable[[], Answer | None]] = {
             "/api/integrations/config": self.configuration,
@@ -175,7 +178,8 @@ class Answers:
         return self.dashboard_of([latest[i.id] for i in self.monitor.catalog])
 
     def dashboard_of(self, results: Sequence[ServiceHealth]) -> Answer:
-        """The dashboard for these results; only rows whose inputs changed are rebuilt."""
+        """The dashboard for these results; only rows whose inputs changed are rebuilt, and
+        the body is their JSON spliced into the serialized frame (so ~1 ms per new result)."""
         now = time.time()
         hour = now // HOUR
         key = (tuple(results), self.recent.version, hour)
@@ -186,10 +190,12 @@ class Answers:
             row_key = (result, self.recent.versions.get(result.service), hour)
             memo = self._rows.get(result.service)
             if memo is None or memo[0] != row_key:
-                memo = (row_key, dashboard_service(self.recent, result, now))
+                memo = (row_key, to_json(dashboard_service(self.recent, result, now)))
                 self._rows[result.service] = memo
             rows.append(memo[1])
-        self._dashboard = _Memo(key, Answer.of(assemble(results, rows)))
+        empty = to_json(frame(results))
+        body = empty.removesuffix(b"[]}") + b"[" + b",".join(rows) + b"]}"
+        self._dashboard = _Memo(key, Answer.of_json(body))
         return self._dashboard.answer
 
 
@@ -214,6 +220,16 @@ def service_in_path(path: str) -> str | None:
     elif len(parts) == 6 and parts[1:4] == ["api", "enhanced", "integrations"]:
         name = parts[4] if parts[5] == "health" else None
     return name if name and len(name) <= 100 else None
+
+
+def to_json(model: BaseModel) -> bytes:
+    return model.__pydantic_serializer__.to_json(model)
+
+
+def json_response(model: BaseModel) -> Response:
+    """A body the engine just built, serialized once: FastAPI would validate it against the
+    response model again (the models are checked by the tests instead)."""
+    return Response(to_json(model), media_type="application/json")
 
 
 def _hour() -> float:

@@ -34,7 +34,7 @@ from atom_health.model.results import (
 )
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError, summarise
 from atom_health.web.alerts_data import alerts_report
-from atom_health.web.answers import Answers
+from atom_health.web.answers import Answers, json_response
 from atom_health.web.parts import SystemParts
 
 HEALTH_TAG = "health"
@@ -95,11 +95,11 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 async def overview(
     request: Request, check_api: CheckApi = True, refresh: Refresh = False
-) -> Overview:
+) -> Overview | Response:
     """Every enabled integration: status, message, missing variables, 24 h uptime."""
     system = system_of(request)
     results = await system.monitor.check_many_within(check_api=check_api, refresh=refresh)
-    return with_recent_history(summarise(results), system.recent)
+    return json_response(with_recent_history(summarise(results), system.recent))
 
 
 async def configuration(request: Request) -> ConfigurationReport | Response:
@@ -109,10 +109,11 @@ async def configuration(request: Request) -> ConfigurationReport | Response:
 
 async def service_health(
     request: Request, service: ServiceName, check_api: CheckApi = True, refresh: Refresh = False
-) -> ServiceHealth | JSONResponse:
+) -> ServiceHealth | Response:
     """One integration: its configuration check, a live API check and the vendor's status."""
     try:
-        return await monitor_of(request).check(service, check_api=check_api, refresh=refresh)
+        result = await monitor_of(request).check(service, check_api=check_api, refresh=refresh)
+        return json_response(result)
     except UnknownIntegrationError:
         return unknown_service(service)
 
