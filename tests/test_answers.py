@@ -99,6 +99,15 @@ def test_a_changed_variable_is_never_answered_from_old_bytes(
     config = configured.get("/api/integrations/config")
     assert ConfigurationReport.model_validate_json(config.content).summary.fully_configured == 14
 
+    environ["SLACK_CLIENT_SECRET"] = "rotated"  # same presence, a new value
+    rotated = configured.get("/api/integrations/config").json()["integrations"]["slack"]
+    before = config.json()["integrations"]["slack"]
+    assert (
+        rotated["fingerprints"]["SLACK_CLIENT_SECRET"]
+        != before["fingerprints"]["SLACK_CLIENT_SECRET"]
+    )
+    assert configured.get("/api/slack/health").json()["cached"] is False  # checked again
+
     del environ["SLACK_CLIENT_SECRET"]
 
     assert configured.get("/api/slack/health").json()["configured"] is False

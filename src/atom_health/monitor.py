@@ -87,10 +87,10 @@ class UnknownIntegrationError(LookupError):
 @dataclass
 class _Cached:
     expires: float
-    fingerprint: int
+    fingerprint: str
     result: ServiceHealth
 
-    def is_fresh(self, fingerprint: int) -> bool:
+    def is_fresh(self, fingerprint: str) -> bool:
         return self.fingerprint == fingerprint and time.monotonic() < self.expires
 
 
@@ -280,7 +280,7 @@ class HealthMonitor:
         self,
         integration: Integration,
         configuration: ConfigurationCheck,
-        fingerprint: int,
+        fingerprint: str,
         refresh: bool,
     ) -> ServiceHealth:
         if not configuration.configured:
@@ -320,10 +320,10 @@ class HealthMonitor:
             vendor = await reader.read(integration, fresh=True)
         return api_access, vendor
 
-    def _fingerprint(self, integration: Integration) -> int:
+    def _fingerprint(self, integration: Integration) -> str:
         """Changes whenever any of the integration's variables does; holds no value itself."""
         names = (*integration.required_env, *integration.optional_env)
-        return hash(tuple(read_env(self.environ, names)))  # cheap: cached answers ask per request
+        return str(hash(tuple(read_env(self.environ, names))))  # cheap: answers ask per request
 
     def _result(
         self,

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import Scope, Send
 
-from atom_health.checks.configuration import is_set
+from atom_health.checks.configuration import read_env
 from atom_health.history.recent import with_recent_history
 from atom_health.history.rollups import HOUR
 from atom_health.model.results import ServiceHealth
@@ -115,7 +115,9 @@ class Answers:
         self._configuration: _Memo | None = None
         self._dashboard: _Memo | None = None
         self._rows: dict[str, tuple[object, bytes]] = {}  # each row's JSON
-        self._required = [n for i in self.monitor.catalog for n in i.required_env]
+        self._variables = [
+            n for i in self.monitor.catalog for n in (*i.required_env, *i.optional_env)
+        ]
         self._fixed: dict[str, Callable[[], Answer | None]] = {
             "/api/integrations/config": self.configuration,
             "/api/dashboard": self.dashboard,
@@ -156,15 +158,17 @@ class Answers:
             if result is None:
                 return None
             results.append(result)
-        key = (tuple(results), self.recent.version, _hour())
+        # Lines carry their age (summarise rounds it): the body is rebuilt each second at most.
+        key = (tuple(results), self.recent.version, int(time.time()))
         if self._overview is None or self._overview.key != key:
             body = with_recent_history(summarise(results), self.recent)
             self._overview = _Memo(key, Answer.of(body))
         return self._overview.answer
 
     def configuration(self) -> Answer:
-        """The configuration report; it changes only with the environment or the catalog."""
-        key = tuple(is_set(self.monitor.environ, name) for name in self._required)
+        """The configuration report; it changes only with the variables (their presence and,
+        through their fingerprints, their values) or the catalog."""
+        key = hash(tuple(read_env(self.monitor.environ, self._variables)))
         if self._configuration is None or self._configuration.key != key:
             body = self.monitor.configuration_report()
             self._configuration = _Memo(key, Answer.of(body))
@@ -230,7 +234,3 @@ def json_response(model: BaseModel) -> Response:
     """A body the engine just built, serialized once: FastAPI would validate it against the
     response model again (the models are checked by the tests instead)."""
     return Response(to_json(model), media_type="application/json")
-
-
-def _hour() -> float:
-    return time.time() // HOUR
