@@ -256,3 +256,21 @@ def test_metrics_report_the_event_loop_lag(api: httpx.Client) -> None:
     value = lag()
     assert value is not None
     assert value < LOOP_LAG_WINDOW
+
+
+def test_large_answers_are_gzipped_once_for_clients_that_accept_it(
+    configured: httpx.Client,
+) -> None:
+    import gzip
+
+    plain = configured.get("/api/dashboard", headers={"Accept-Encoding": "identity"})
+    with configured.stream("GET", "/api/dashboard", headers={"Accept-Encoding": "gzip"}) as r:
+        packed = b"".join(r.iter_raw())
+        gzipped = r
+
+    assert "content-encoding" not in plain.headers
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert plain.headers["vary"] == gzipped.headers["vary"] == "accept-encoding"
+    assert len(packed) < len(plain.content) / 4
+    assert gzip.decompress(packed) == plain.content
+    assert gzipped.headers["etag"] != plain.headers["etag"]

@@ -127,6 +127,7 @@ class HealthMonitor:
         # Replaced by the installation's key where one is kept (see config.installation_key).
         self.fingerprint_key = secrets.token_bytes(32)
         self._cache: dict[str, _Cached] = {}
+        self.generation = 0  # changes whenever a cached result does
         self._inflight: dict[str, asyncio.Task[ServiceHealth]] = {}
         self._limit: asyncio.Semaphore | None = None
         self._subscribers: list[Callable[[ServiceHealth], None]] = []
@@ -180,6 +181,11 @@ class HealthMonitor:
         if cached is None or not cached.is_fresh(self._fingerprint(integration)):
             return None
         return cached.result
+
+    def fresh_until(self, integration: Integration) -> float:
+        """When (``time.monotonic()``) the cached result stops being fresh (-inf: none)."""
+        cached = self._cache.get(integration.id)
+        return cached.expires if cached is not None else float("-inf")
 
     def resolve(self, name: str) -> Integration:
         integration = self.catalog.get(name)
@@ -275,6 +281,7 @@ class HealthMonitor:
         age = max(0.0, (utc_now() - result.timestamp).total_seconds())
         expires = time.monotonic() + self.settings.cache_ttl_seconds - age
         self._cache[integration.id] = _Cached(expires, fingerprint, result)
+        self.generation += 1
 
     async def _live_check(
         self,
@@ -293,6 +300,7 @@ class HealthMonitor:
         result = self._result(integration, configuration, api_access, vendor)
         ttl = self.settings.cache_ttl_seconds
         self._cache[integration.id] = _Cached(time.monotonic() + ttl, fingerprint, result)
+        self.generation += 1
         for callback in self._subscribers:
             try:
                 callback(result)

@@ -12,6 +12,7 @@ source of the OpenAPI document; bodies are validated when they are built, not pe
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import time
 from collections.abc import Callable, Sequence
@@ -32,16 +33,40 @@ from atom_health.web.dashboard_data import critical_first, dashboard_service, fr
 from atom_health.web.parts import SystemParts
 
 JSON = b"application/json"
+GZIP_FROM_BYTES = 1024
 NO_CACHE = b"no-cache"  # clients may keep a body, but ask again (cheaply, with its ETag)
 
 
 @dataclass(frozen=True)
-class Answer:
-    """One serialized body, ready to send."""
+class Variant:
+    """One encoding of a body, with its headers ready to send."""
 
     body: bytes
     etag: bytes
     headers: list[tuple[bytes, bytes]] = field(repr=False)
+
+    @classmethod
+    def of(cls, body: bytes, etag: bytes, encoding: bytes | None, vary: bool) -> Variant:
+        headers = [
+            (b"content-type", JSON),
+            (b"content-length", str(len(body)).encode()),
+            (b"etag", etag),
+            (b"cache-control", NO_CACHE),
+        ]
+        if encoding is not None:
+            headers.append((b"content-encoding", encoding))
+        if vary:
+            headers.append((b"vary", b"accept-encoding"))
+        return cls(body, etag, headers)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One serialized body, ready to send; a large one also gzipped once (browsers and most
+    clients accept gzip, and a 77 KB dashboard becomes a few KB)."""
+
+    plain: Variant
+    gzipped: Variant | None
 
     @classmethod
     def of(cls, model: BaseModel) -> Answer:
@@ -49,51 +74,62 @@ class Answer:
 
     @classmethod
     def of_json(cls, body: bytes) -> Answer:
-        etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
-        headers = [
-            (b"content-type", JSON),
-            (b"content-length", str(len(body)).encode()),
-            (b"etag", etag),
-            (b"cache-control", NO_CACHE),
-        ]
-        return cls(body, etag, headers)
+        tag = hashlib.blake2b(body, digest_size=12).hexdigest().encode()
+        if len(body) < GZIP_FROM_BYTES:
+            return cls(Variant.of(body, b'"' + tag + b'"', None, vary=False), None)
+        packed = gzip.compress(body, compresslevel=6, mtime=0)
+        return cls(
+            Variant.of(body, b'"' + tag + b'"', None, vary=True),
+            Variant.of(packed, b'"' + tag + b'-gzip"', b"gzip", vary=True),
+        )
 
-    def matches(self, if_none_match: bytes | None) -> bool:
-        """Whether an ``If-None-Match`` header names this body (weak comparison)."""
-        if if_none_match is None:
-            return False
-        tags = [tag.strip() for tag in if_none_match.split(b",")]
-        return any(tag == b"*" or tag.removeprefix(b"W/") == self.etag for tag in tags)
+    @property
+    def body(self) -> bytes:
+        return self.plain.body
+
+    @property
+    def etag(self) -> bytes:
+        return self.plain.etag
+
+    def choose(
+        self, if_none_match: bytes | None, accept_encoding: bytes | None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """(status, headers, body) for a request with these headers: 304 when
+        ``If-None-Match`` names the body (weak comparison), gzip when accepted."""
+        variant = self.plain
+        if self.gzipped is not None and accept_encoding is not None and b"gzip" in accept_encoding:
+            variant = self.gzipped
+        if if_none_match is not None:
+            tags = [tag.strip().removeprefix(b"W/") for tag in if_none_match.split(b",")]
+            if b"*" in tags or variant.etag in tags:
+                return 304, [(b"etag", variant.etag), (b"cache-control", NO_CACHE)], b""
+        return 200, variant.headers, variant.body
 
     def response(self, headers: Headers) -> Response:
         """As a Starlette response (for routes)."""
-        if self.matches(headers.get("if-none-match", "").encode() or None):
-            return Response(status_code=304, headers=self._not_modified_headers())
-        response = Response(self.body, media_type="application/json")
-        response.headers["etag"] = self.etag.decode()
-        response.headers["cache-control"] = NO_CACHE.decode()
+        status, raw, body = self.choose(
+            _header(headers, "if-none-match"), _header(headers, "accept-encoding")
+        )
+        response = Response(body, status_code=status)
+        response.raw_headers = list(raw)
         return response
 
     async def send(self, scope: Scope, send: Send) -> None:
         """Straight to the ASGI server (for :class:`AnswerMiddleware`)."""
-        if_none_match = None
+        if_none_match = accept_encoding = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
                 if_none_match = value
-                break
-        if self.matches(if_none_match):
-            start = {"type": "http.response.start", "status": 304}
-            await send({**start, "headers": self._not_modified_headers_raw()})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await send({"type": "http.response.start", "status": 200, "headers": self.headers})
-        await send({"type": "http.response.body", "body": self.body})
+            elif name == b"accept-encoding":
+                accept_encoding = value
+        status, headers, body = self.choose(if_none_match, accept_encoding)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
-    def _not_modified_headers_raw(self) -> list[tuple[bytes, bytes]]:
-        return [(b"etag", self.etag), (b"cache-control", NO_CACHE)]
 
-    def _not_modified_headers(self) -> dict[str, str]:
-        return {k.decode(): v.decode() for k, v in self._not_modified_headers_raw()}
+def _header(headers: Headers, name: str) -> bytes | None:
+    value = headers.get(name)
+    return value.encode("latin-1") if value is not None else None
 
 
 @dataclass
@@ -114,6 +150,8 @@ class Answers:
         self._overview: _Memo | None = None
         self._configuration: _Memo | None = None
         self._dashboard: _Memo | None = None
+        self._dashboard_inputs: object = None  # what the last dashboard() was built from
+        self._overview_until = float("-inf")
         self._rows: dict[str, tuple[object, bytes]] = {}  # each row's JSON
         self._variables = [
             n for i in self.monitor.catalog for n in (*i.required_env, *i.optional_env)
@@ -151,18 +189,26 @@ class Answers:
         return memo.answer
 
     def overview(self) -> Answer | None:
-        """The overview, when every integration's result is fresh in the engine's cache."""
+        """The overview, when every integration's result is fresh in the engine's cache.
+
+        While no cached result changed, none expired and the variables are the same, every
+        line is what it was: one read of the variables decides (not one per integration).
+        """
+        variables = hash(tuple(read_env(self.monitor.environ, self._variables)))
+        # Lines carry their age (summarise rounds it): the body is rebuilt each second at most.
+        inputs = (variables, self.monitor.generation, self.recent.version, int(time.time()))
+        memo = self._overview
+        if memo is not None and memo.key == inputs and time.monotonic() < self._overview_until:
+            return memo.answer
         results = []
         for integration in self.monitor.catalog:
             result = self.monitor.fresh(integration)
             if result is None:
                 return None
             results.append(result)
-        # Lines carry their age (summarise rounds it): the body is rebuilt each second at most.
-        key = (tuple(results), self.recent.version, int(time.time()))
-        if self._overview is None or self._overview.key != key:
-            body = with_recent_history(summarise(results), self.recent)
-            self._overview = _Memo(key, Answer.of(body))
+        body = with_recent_history(summarise(results), self.recent)
+        self._overview = _Memo(inputs, Answer.of(body))
+        self._overview_until = min(self.monitor.fresh_until(i) for i in self.monitor.catalog)
         return self._overview.answer
 
     def configuration(self) -> Answer:
@@ -176,10 +222,15 @@ class Answers:
 
     def dashboard(self) -> Answer | None:
         """The dashboard, once every integration has a result (of any age)."""
+        inputs = (self.monitor.generation, self.recent.version, time.time() // HOUR)
+        if self._dashboard is not None and self._dashboard_inputs == inputs:
+            return self._dashboard.answer
         latest = self.monitor.latest_results()
         if len(latest) < len(self.monitor.catalog):
             return None
-        return self.dashboard_of([latest[i.id] for i in self.monitor.catalog])
+        answer = self.dashboard_of([latest[i.id] for i in self.monitor.catalog])
+        self._dashboard_inputs = inputs
+        return answer
 
     def dashboard_of(self, results: Sequence[ServiceHealth]) -> Answer:
         """The dashboard for these results; only rows whose inputs changed are rebuilt, and
