@@ -357,6 +357,24 @@ def simulate(
     uvicorn.run(create_simulator_app(), host=host, port=port, log_level="warning")
 
 
+@app.command()
+def openapi(
+    config: ConfigOption = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the document to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the API's OpenAPI document (JSON), e.g. to generate a client from it."""
+    import json
+
+    running = load_system(config, scheduler=False, database_url="memory://")
+    document = json.dumps(running.web_app().openapi(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        typer.echo(document, nl=False)
+    else:
+        output.write_text(document, encoding="utf-8")
+
+
 @app.command("config")
 def config_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show which integrations have their required variables set (names only, never values)."""

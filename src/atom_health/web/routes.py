@@ -25,6 +25,7 @@ from atom_health.model.results import (
     Dashboard,
     HistoryPage,
     IncidentsReport,
+    LiveEvent,
     Overview,
     ServiceHealth,
     Status,
@@ -298,7 +299,19 @@ def add_routes(router: APIRouter | FastAPI) -> None:
     router.add_api_route("/metrics", metrics, tags=[HISTORY_TAG], include_in_schema=True)
     router.add_api_route("/api/alerts", alerts, response_model=AlertsReport, tags=[ALERTS_TAG])
     router.add_api_route("/api/dashboard", dashboard, response_model=Dashboard, tags=[LIVE_TAG])
-    router.add_api_route("/api/events", events, tags=[LIVE_TAG], response_class=StreamingResponse)
+    router.add_api_route(
+        "/api/events",
+        events,
+        tags=[LIVE_TAG],
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "model": LiveEvent,
+                "description": "A text/event-stream: each `event: result` message's data is a "
+                "LiveEvent (this schema).",
+            }
+        },
+    )
     router.add_api_route(
         "/api/{service}/health",
         service_health,

@@ -1,0 +1,50 @@
+"""The TypeScript client (clients/typescript): its types match our OpenAPI document, and its
+Node tests pass against a real atom-health on loopback (Node and npm from Debian's packages
+or the npm registry's toolchain; dependencies from the npm registry, pinned by the lock file)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from atom_health.serving import ThreadedServer
+from tests.system_services import ensure_package
+
+CLIENT = Path(__file__).parent.parent / "clients" / "typescript"
+
+
+def _which(name: str) -> Path | None:
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+@pytest.fixture(scope="module")
+def npm() -> str:
+    """npm, with the client's dependencies installed from its lock file."""
+    ensure_package(lambda: _which("node"), "nodejs")
+    found = str(ensure_package(lambda: _which("npm"), "npm"))
+    if not (CLIENT / "node_modules" / ".package-lock.json").exists():
+        subprocess.run(
+            [found, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=CLIENT, check=True, capture_output=True, timeout=600,
+        )  # fmt: skip
+    return found
+
+
+def test_node_tests_pass_against_a_running_server(
+    npm: str, server: ThreadedServer, environ: dict[str, str], sim_credentials: dict[str, str]
+) -> None:
+    environ.update(sim_credentials)
+
+    result = subprocess.run(
+        [npm, "test"], cwd=CLIENT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "ATOM_HEALTH_URL": server.url},
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "# fail 0" in result.stdout
+    assert "# pass 5" in result.stdout
