@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -82,11 +83,19 @@ def pytest_configure(config: pytest.Config) -> None:
             if not announced:
                 print("waiting for another atom-health pytest run on this machine ...",
                       file=sys.stderr, flush=True)  # fmt: skip
+                _print_lead_notice()
                 announced = True
             if time.monotonic() > deadline:
                 break
             time.sleep(0.5)
     config.stash[_LOCK_KEY] = handle
+
+
+def _print_lead_notice() -> None:
+    """While several developers share this machine, the lead may leave them a notice here."""
+    notice = Path("/work/HELPERS-NOTICE.md")
+    if notice.exists():
+        print(notice.read_text(), file=sys.stderr, flush=True)
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
