@@ -95,7 +95,8 @@ export interface paths {
          * Dashboard
          * @description Everything the dashboard's main view shows: rows, uptime bars, latency sparklines.
          *
-         *     Uses each integration's last result; only integrations never checked are checked now.
+         *     Uses each integration's last result; only integrations never checked are checked now,
+         *     within the batch deadline (a hung one shows as pending until its result arrives live).
          */
         get: operations["dashboard_api_dashboard_get"];
         put?: never;
@@ -487,6 +488,7 @@ export interface components {
             attempts?: number | null;
             breaker?: components["schemas"]["BreakerSnapshot"] | null;
             category?: components["schemas"]["Category"] | null;
+            credential?: components["schemas"]["CredentialExpiry"] | null;
             evidence?: components["schemas"]["Evidence"] | null;
             /** Http Status */
             http_status?: number | null;
@@ -499,6 +501,13 @@ export interface components {
              * @description The probe used, e.g. POST /auth.test
              */
             method?: string | null;
+            /**
+             * Provider Code
+             * @description The provider's own error code
+             */
+            provider_code?: string | null;
+            quota?: components["schemas"]["Quota"] | null;
+            scopes?: components["schemas"]["Scopes"] | null;
             status: components["schemas"]["CheckStatus"];
         };
         /** BreakerSnapshot */
@@ -578,7 +587,7 @@ export interface components {
          * @description Why a check did not pass: whose fault it is, and what to do.
          * @enum {string}
          */
-        Category: "not_configured" | "credentials_rejected" | "permission_denied" | "rate_limited" | "timeout" | "dns" | "tls" | "connect" | "server_error" | "bad_response" | "vendor_outage";
+        Category: "not_configured" | "credentials_rejected" | "permission_denied" | "rate_limited" | "timeout" | "dns" | "tls" | "connect" | "server_error" | "bad_response" | "vendor_outage" | "credential_expiring" | "test_credentials";
         /** Checks */
         Checks: {
             api_access: components["schemas"]["ApiAccessCheck"];
@@ -652,6 +661,13 @@ export interface components {
             configuration_percentage: number;
             /** Configured */
             configured: boolean;
+            /**
+             * Fingerprints
+             * @description Each set variable -> a short HMAC of its value with this installation's key: tells which credential is deployed, never what it is
+             */
+            fingerprints?: {
+                [key: string]: string;
+            };
             /** Missing Env Vars */
             missing_env_vars: string[];
             /** Present Env Vars */
@@ -692,6 +708,27 @@ export interface components {
             partially_configured: number;
             /** Total Integrations */
             total_integrations: number;
+        };
+        /**
+         * CredentialExpiry
+         * @description When a credential stops working, and which variable holds it.
+         */
+        CredentialExpiry: {
+            /** Days Left */
+            days_left: number;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Source
+             * @description provider: an answer header; jwt: the token's exp; grant: the token answer
+             * @enum {string}
+             */
+            source: "provider" | "jwt" | "grant";
+            /** Variable */
+            variable: string;
         };
         /**
          * Criticality
@@ -977,6 +1014,31 @@ export interface components {
             unhealthy_services: number;
         };
         /**
+         * Quota
+         * @description The request quota the provider reported on its answer.
+         */
+        Quota: {
+            /** Limit */
+            limit?: number | null;
+            /** Remaining */
+            remaining: number;
+            /** Resets At */
+            resets_at?: string | null;
+        };
+        /**
+         * Scopes
+         * @description Scopes: granted (as the provider reports them; null when it does not), needed (the
+         *     catalog's), and missing (needed and not granted, or named by the provider's refusal).
+         */
+        Scopes: {
+            /** Granted */
+            granted?: string[] | null;
+            /** Missing */
+            missing?: string[];
+            /** Needed */
+            needed?: string[];
+        };
+        /**
          * Segment
          * @description One hour or day of an uptime bar.
          */
@@ -1021,6 +1083,12 @@ export interface components {
              * @default true
              */
             ok: boolean;
+            /**
+             * Pending
+             * @description true when the check was still running at the overview's deadline: this is its last known result
+             * @default false
+             */
+            pending: boolean;
             /** Service */
             service: string;
             status: components["schemas"]["Status"];
@@ -1066,6 +1134,11 @@ export interface components {
          * @description One integration's line in the overview.
          */
         ServiceSummary: {
+            /**
+             * Age Seconds
+             * @description How old this line's result is
+             */
+            age_seconds?: number | null;
             /** @description Why the live check failed */
             category?: components["schemas"]["Category"] | null;
             /** Configured */
@@ -1080,6 +1153,12 @@ export interface components {
             message: string;
             /** Missing Env Vars */
             missing_env_vars: string[];
+            /**
+             * Pending
+             * @description Still being checked; this line is the last known result
+             * @default false
+             */
+            pending: boolean;
             status: components["schemas"]["Status"];
             /**
              * Uptime 24H
