@@ -69,7 +69,8 @@ def serve_system(
                 raise StartError(f"could not start on {host}:{port}")
             await asyncio.sleep(0.02)
         if ready is not None and not server.should_exit:
-            overview = await system.monitor.overview(refresh=True)
+            # A replica joining a fleet shows the fleet's fresh results, not a check of its own.
+            overview = await system.monitor.overview(refresh=system.fleet is None)
             ready(f"http://{host}:{port}/", overview)
         await serving
 
