@@ -459,3 +459,28 @@ async def test_checks_a_stopped_replica_had_taken_are_claimed_and_run_once_by_an
         assert pending["pending"] == 0
     finally:
         await link.stop()
+
+
+async def test_alerts_not_sent_while_no_replica_was_in_charge_are_sent_by_the_next_one() -> None:
+    from atom_health.alerting.manager import AlertManager
+    from atom_health.catalog import build_catalog
+    from atom_health.config import AlertingSettings
+    from atom_health.model.alerts import Alert, AlertEvent
+    from atom_health.store import MemoryStore
+
+    catalog = build_catalog(Settings(), {})
+    manager = AlertManager(AlertingSettings(), catalog, MemoryStore(), {}, notifiers=[])
+    in_charge = False
+    manager.in_charge = lambda: in_charge
+    manager.hold_seconds = 20
+
+    def event(service: str, at: float) -> AlertEvent:
+        alert = Alert(f"down:{service}", "down", [service], "warning", "own", service, "", at)
+        return AlertEvent(alert, "opened", at)
+
+    manager.submit([event("zoom", time.time() - 60), event("slack", time.time())])
+    assert manager._queue.empty()  # another replica sends (or the lease is changing hands)
+    in_charge = True
+    manager.submit([])
+    queued = [manager._queue.get_nowait().alert.key for _ in range(manager._queue.qsize())]
+    assert queued == ["down:slack"]  # zoom's was older than the hold: its sender had it

@@ -110,6 +110,7 @@ class HealthSystem:
             if self.alerts is not None:
                 self.fleet.results.on_remote(self.alerts.on_result)
                 self.alerts.in_charge = self.fleet.alerts_here
+                self.alerts.hold_seconds = 2 * settings.cluster.lease_seconds
         self.scheduler = (
             Scheduler(
                 self.monitor,

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 from atom_health.alerting.notifiers import DeliveryError, Notifier, build_notifiers
@@ -51,7 +52,11 @@ class AlertManager:
         self._ticker: asyncio.Task[None] | None = None
         # In a fleet every replica's rules see every result, but one replica alerts: the
         # scheduler lease holder, or each replica alone while Redis is away (system.py).
+        # The others hold what they did not send for ``hold_seconds``: a replica that takes
+        # charge sends what changed while no replica was (the lease changing hands).
         self.in_charge: Callable[[], bool] = lambda: True
+        self.hold_seconds = 0.0
+        self._held: deque[AlertEvent] = deque()
 
     # -- inputs (called in the event loop) ---------------------------------------------------
 
@@ -67,7 +72,12 @@ class AlertManager:
 
     def submit(self, events: Iterable[AlertEvent]) -> None:
         if not self.in_charge():  # the rules learnt; another replica sends
+            self._held.extend(events)
+            while self._held and self._held[0].at < time.time() - self.hold_seconds:
+                self._held.popleft()
             return
+        while self._held:
+            self._queue.put_nowait(self._held.popleft())
         for event in events:
             self._queue.put_nowait(event)
 
