@@ -218,11 +218,11 @@ def test_three_replicas_check_each_integration_once_share_results_live_and_survi
         assert victim in {r.process.pid for r in fleet}
         os.kill(victim, signal.SIGKILL)
         killed_at, at_kill = time.monotonic(), calls(simulator)
-        wait_for(
+        wait_for(  # two intervals after the lease ran out, and slack for a busy machine
             lambda: all(n >= at_kill[k] + 2 for k, n in calls(simulator).items()),
-            timeout=2 * INTERVAL + 2 * LEASE + 2,  # two intervals, plus this poll's slack
+            timeout=2 * INTERVAL + 2 * LEASE + 3,
         )
-        assert time.monotonic() - killed_at < 2 * INTERVAL + 2 * LEASE + 2
+        assert time.monotonic() - killed_at < 2 * INTERVAL + 2 * LEASE + 3
         survivors = [r for r in fleet if r.process.pid != victim]
         wait_for(lambda: lease_holder(redis.url) in {r.process.pid for r in survivors})
 
@@ -440,7 +440,7 @@ async def test_checks_a_stopped_replica_had_taken_are_claimed_and_run_once_by_an
                           concurrency=10)  # fmt: skip
         await work._create_group()
         soon = time.time() + 60
-        for name, due in (("github", soon), ("zoom", time.time() - 1)):  # zoom: stale
+        for name, due in (("github", soon), ("zoom", time.time() - 61)):  # zoom: stale
             await link.client.xadd(work.stream_key, {"integration": name, "next": due})
         await link.client.xreadgroup("checkers", "dead", {work.stream_key: ">"}, count=2)
         work.claim_idle_ms = 50

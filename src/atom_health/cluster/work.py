@@ -10,8 +10,8 @@
 - **The work**: every replica reads the stream in one consumer group (``XREADGROUP``) up to
   its concurrency, runs each check and acknowledges it. Entries a dead replica had taken
   are claimed by the others (``XAUTOCLAIM``) once idle for ``claim_idle_seconds``; an
-  entry whose next due time has passed is acknowledged without a check (a newer one was
-  handed out), so a takeover never checks twice.
+  entry whose successor is itself overdue is acknowledged without a check (the newer one
+  runs), so a takeover checks at most once more.
 """
 
 from __future__ import annotations
@@ -267,7 +267,10 @@ class SharedWork:
         self, run: Callable[[str], Awaitable[None]], entry_id: str, fields: dict[str, str]
     ) -> None:
         name = fields.get("integration", "")
-        if name in self.intervals and float(fields.get("next", 0)) > time.time():
+        interval = self.intervals.get(name)
+        # Stale once the integration's next entry is itself overdue (it is queued or done),
+        # never merely late: a busy replica runs what it took, however late.
+        if interval is not None and float(fields.get("next", 0)) + interval > time.time():
             await run(name)  # never raises: the scheduler logs a failing check
         with contextlib.suppress(RedisUnavailable):  # unacknowledged: claimed, then skipped
             await self.link.run(lambda r: r.xack(self.stream_key, GROUP, entry_id))
