@@ -308,13 +308,14 @@ async def test_an_unreachable_redis_never_stops_a_replica_nor_shows_its_password
     assert password not in caplog.text
 
 
-def test_a_bad_redis_url_is_a_clear_error_without_the_url(tmp_path: Path) -> None:
+def test_a_bad_redis_url_is_a_clear_error_without_the_url() -> None:
     from atom_health.config import ConfigError
+    from atom_health.store import MemoryStore
     from atom_health.system import HealthSystem
 
     settings = Settings(redis_url="http://user:hunter22@example.invalid/")
     with pytest.raises(ConfigError) as raised:
-        HealthSystem(settings, {}, scheduler=False)
+        HealthSystem(settings, {}, store=MemoryStore(), scheduler=False)
     assert "redis_url" in str(raised.value)
     assert "hunter22" not in str(raised.value)
 
