@@ -60,35 +60,35 @@ FAST_PROBES = ProbeSettings(
 )
 
 
-MACHINE_LOCK = "/tmp/atom-health-pytest.lock"
+MACHINE_LOCKS = ("/tmp/atom-health-pytest.lock", "/tmp/atom-health-pytest-2.lock")
 MACHINE_LOCK_PATIENCE_SECONDS = 1200
 _LOCK_KEY = pytest.StashKey[object]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One pytest run at a time on this machine (xdist workers run under their controller's
-    turn): runs side by side starve each other's real servers of CPU, and a starved server
-    fails a test for no reason of its own. A run that waits says so; after the patience
-    runs out it goes ahead anyway."""
+    """At most two pytest runs at a time on this machine (xdist workers run under their
+    controller's turn): more runs side by side starve each other's real servers of CPU, and
+    a starved server fails a test for no reason of its own. A run that waits says so; after
+    the patience runs out it goes ahead anyway."""
     if hasattr(config, "workerinput"):
         return
-    handle = open(MACHINE_LOCK, "a")  # noqa: SIM115 - held until the process exits
+    handles = [open(path, "a") for path in MACHINE_LOCKS]  # noqa: SIM115 - one is held
     deadline = time.monotonic() + MACHINE_LOCK_PATIENCE_SECONDS
     announced = False
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if not announced:
-                print("waiting for another atom-health pytest run on this machine ...",
-                      file=sys.stderr, flush=True)  # fmt: skip
-                _print_lead_notice()
-                announced = True
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-    config.stash[_LOCK_KEY] = handle
+    while time.monotonic() < deadline:
+        for handle in handles:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            config.stash[_LOCK_KEY] = handle  # held until the process exits
+            return
+        if not announced:
+            print("waiting for other atom-health pytest runs on this machine ...",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            _print_lead_notice()
+            announced = True
+        time.sleep(0.5)
 
 
 def _print_lead_notice() -> None:
