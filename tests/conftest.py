@@ -168,7 +168,8 @@ async def check_once(monitor: HealthMonitor, service: str) -> ServiceHealth:
 @pytest.fixture
 def make_monitor(environ: dict[str, str]) -> Callable[..., HealthMonitor]:
     def make(settings: Settings | None = None) -> HealthMonitor:
-        chosen = settings or Settings(probes=FAST_PROBES)
+        # No refresh window: engine tests drive consecutive live checks themselves.
+        chosen = settings or Settings(probes=FAST_PROBES, refresh_min_interval_seconds=0)
         return HealthMonitor(build_catalog(chosen, environ), settings=chosen, environ=environ)
 
     return make

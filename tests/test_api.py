@@ -80,6 +80,7 @@ def test_not_configured_service_reports_every_field(api: httpx.Client) -> None:
         },
         "cached": False,
         "pending": False,
+        "age_seconds": None,
     }
 
 

@@ -241,7 +241,9 @@ async def test_concurrent_requests_share_one_in_flight_check(
 async def test_results_are_cached_for_the_ttl(
     make_monitor: Callable[..., HealthMonitor], simulator: Simulator, configured: dict[str, str]
 ) -> None:
-    monitor = make_monitor(Settings(probes=FAST_PROBES, cache_ttl_seconds=0.4))
+    monitor = make_monitor(
+        Settings(probes=FAST_PROBES, cache_ttl_seconds=0.4, refresh_min_interval_seconds=0)
+    )
     async with monitor:
         first = await monitor.check("github")
         second = await monitor.check("github")
@@ -375,14 +377,63 @@ async def test_local_rate_budget_protects_the_provider(
         {"integrations": {"trello": {"rate_limit": {"requests": 2, "per_seconds": 900}}}}
     ).model_copy(update={"probes": FAST_PROBES})
     async with make_monitor(settings) as monitor:
+        trello = monitor.resolve("trello")
         for _ in range(2):
-            assert (await monitor.check("trello", refresh=True)).status == "healthy"
-        held = await monitor.check("trello", refresh=True)
+            assert (await monitor.prober.probe(trello)).status == "pass"
+        held = await monitor.prober.probe(trello)
 
     assert simulator.state("trello")["api_requests"] == 2
-    api = held.checks.api_access
-    assert (api.category, held.status) == ("rate_limited", "degraded")
-    assert "local request budget" in api.message
+    assert held.category == "rate_limited"
+    assert "local request budget" in held.message
+
+
+async def test_refreshes_never_spend_the_request_budget(
+    make_monitor: Callable[..., HealthMonitor],
+    simulator: Simulator,
+    configured: dict[str, str],
+) -> None:
+    """Our own traffic is spaced to half the budget: the integration never looks degraded."""
+    settings = Settings.model_validate(
+        {"integrations": {"trello": {"rate_limit": {"requests": 2, "per_seconds": 900}}}}
+    ).model_copy(update={"probes": FAST_PROBES})
+    async with make_monitor(settings) as monitor:
+        results = [await monitor.check("trello", refresh=True) for _ in range(5)]
+
+    assert simulator.state("trello")["api_requests"] == 1
+    assert {r.status for r in results} == {"healthy"}
+    assert [r.cached for r in results] == [False, True, True, True, True]
+    assert all(r.age_seconds is not None and r.age_seconds >= 0 for r in results[1:])
+
+
+@pytest.mark.usefixtures("configured")
+async def test_refresh_inside_the_window_returns_the_newest_result_with_its_age(
+    make_monitor: Callable[..., HealthMonitor], simulator: Simulator
+) -> None:
+    monitor = make_monitor(Settings(probes=FAST_PROBES, refresh_min_interval_seconds=60))
+    async with monitor:
+        first = await monitor.check("github", refresh=True)
+        again = await monitor.check("github", refresh=True)
+
+    assert simulator.state("github")["api_requests"] == 1
+    assert (first.cached, again.cached) == (False, True)
+    assert again.timestamp == first.timestamp
+    assert again.age_seconds is not None
+    assert 0 <= again.age_seconds < 60
+
+
+@pytest.mark.usefixtures("configured")
+async def test_refresh_floods_share_one_flight_whatever_the_timing(
+    make_monitor: Callable[..., HealthMonitor], simulator: Simulator
+) -> None:
+    """Waves of refreshes, some arriving while a check runs and some just after it ended."""
+    monitor = make_monitor(Settings(probes=FAST_PROBES, refresh_min_interval_seconds=60))
+    simulator.set_fault("stripe", "slow", delay_ms=30)
+    async with monitor:
+        for _ in range(10):
+            await asyncio.gather(*(monitor.check("stripe", refresh=True) for _ in range(20)))
+            await asyncio.sleep(0.01)
+
+    assert simulator.state("stripe")["api_requests"] == 1
 
 
 @pytest.mark.usefixtures("configured")

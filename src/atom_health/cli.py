@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from atom_health.config import CONFIG_ENV_VAR, ConfigError, load_settings
+from atom_health.config import CONFIG_ENV_VAR, ConfigError, Role, load_settings
+from atom_health.config.security import ADMIN_KEY_ENV_VAR, READ_KEY_ENV_VAR
 from atom_health.model.results import ConfigurationReport, Overview, Status
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 
@@ -99,6 +100,16 @@ def load_system(
         raise fail(f"cannot open the history database ({type(exc).__name__})") from None
 
 
+InsecureOption = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-no-auth",
+        help="Serve a non-loopback address with no API key configured (anyone who can reach "
+        "the port can use the API).",
+    ),
+]
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -120,11 +131,12 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    insecure_no_auth: InsecureOption = False,
 ) -> None:
     """Serve the API (docs at /docs, metrics at /metrics) and the dashboard, and run the scheduler."""
     # --no-scheduler turns it off; otherwise the config file decides (default on).
     system = load_system(config, None if scheduler else False, database_url)
-    run_server(system, host, port, log_level=log_level)
+    run_server(system, host, port, log_level=log_level, insecure_no_auth=insecure_no_auth)
 
 
 def run_server(
@@ -134,13 +146,26 @@ def run_server(
     *,
     log_level: str = "warning",
     ready: Callable[[str, Overview], None] | None = None,
+    insecure_no_auth: bool = False,
 ) -> None:
+    from atom_health.config.security import configured_keys
     from atom_health.runner import StartError, serve_system
+    from atom_health.web.hardening import is_loopback
 
+    keys = configured_keys(system.settings.security, system.environ)
+    if not keys and not is_loopback(host) and not insecure_no_auth:
+        raise fail(
+            f"refusing to serve {host} with no API key: anyone who can reach it could use "
+            f"the API. Set {READ_KEY_ENV_VAR} and/or {ADMIN_KEY_ENV_VAR}, or list keys under "
+            "security.keys in the config file (atom-health keys new), or pass "
+            "--insecure-no-auth"
+        )
     try:
         serve_system(system, host, port, ready=ready, log_level=log_level)
     except StartError as exc:
         raise fail(str(exc), EXIT_UNHEALTHY) from None
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command()
@@ -151,13 +176,15 @@ def system(
     database_url: Annotated[
         str | None, typer.Option(help="History database URL (default: see serve --help).")
     ] = None,
+    insecure_no_auth: InsecureOption = False,
 ) -> None:
     """Run everything in one process: API, scheduler and dashboard.
 
     Waits until it is ready, runs a first round of checks, prints the dashboard URL and a
     summary table, and stops cleanly on Ctrl-C or SIGTERM (exit 0).
     """
-    run_server(load_system(config, database_url=database_url), host, port, ready=print_ready)
+    system = load_system(config, database_url=database_url)
+    run_server(system, host, port, ready=print_ready, insecure_no_auth=insecure_no_auth)
 
 
 def print_ready(url: str, overview: Overview) -> None:
@@ -373,6 +400,33 @@ def openapi(
         typer.echo(document, nl=False)
     else:
         output.write_text(document, encoding="utf-8")
+
+
+keys_app = typer.Typer(help="API keys for the HTTP API and the dashboard.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("new")
+def new_key_command(
+    role: Annotated[Role, typer.Option(help="read: every GET route; admin: everything.")],
+    name: Annotated[
+        str | None, typer.Option(help="The key's name in logs and the audit trail.")
+    ] = None,
+) -> None:
+    """Print a fresh random key, and the config line that grants it (only its SHA-256)."""
+    import hashlib
+    import secrets
+
+    from atom_health.web.auth import new_key
+
+    chosen = name or f"{role.value}-{secrets.token_hex(3)}"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", chosen):
+        raise fail(f"invalid key name {chosen!r}: letters, digits, '_', '.', '-' (max 64)")
+    key = new_key()
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    typer.echo(f"key: {key}")
+    typer.echo("Keep the key secret; it is not stored anywhere. Add under security.keys:")
+    typer.echo(f"  - {{name: {chosen}, role: {role.value}, sha256: {digest}}}")
 
 
 @app.command("config")

@@ -5,6 +5,12 @@ for, the live probe and the vendor's status page concurrently, then classificati
 Live results are cached for ``cache_ttl_seconds``; concurrent requests for the same
 integration share one in-flight check; at most ``probes.concurrency`` run at once. With a
 ``fleet`` (replicas cooperating through Redis), the cache and the flight are the fleet's.
+
+No amplification: however many requests ask (``refresh`` included), an integration is
+checked live at most once per :meth:`HealthMonitor.min_interval` (fleet-wide with a
+fleet); inside that window a request gets the newest result and its age, so a flood of
+refreshes costs the provider nothing and never spends its request budget. Only the
+scheduler's own cadence, which the operator sets, checks regardless of the window.
 """
 
 from __future__ import annotations
@@ -89,6 +95,7 @@ class _Cached:
     expires: float
     fingerprint: str
     result: ServiceHealth
+    checked: float  # time.monotonic() when the result was made
 
     def is_fresh(self, fingerprint: str) -> bool:
         return self.fingerprint == fingerprint and time.monotonic() < self.expires
@@ -197,13 +204,21 @@ class HealthMonitor:
         return check_configuration(integration, self.environ, self.fingerprint_key)
 
     async def check(
-        self, name: str, *, check_api: bool = True, refresh: bool = False, stale_ok: bool = False
+        self,
+        name: str,
+        *,
+        check_api: bool = True,
+        refresh: bool = False,
+        stale_ok: bool = False,
+        scheduled: bool = False,
     ) -> ServiceHealth:
         """The full health of one integration; raises :class:`UnknownIntegrationError`.
 
-        ``refresh`` skips the cache (but still joins a check already in flight). With
-        ``stale_ok`` an expired cached result is answered at once while a fresh check runs
-        in the background (stale-while-revalidate).
+        ``refresh`` skips the cache, except inside :meth:`min_interval` of the last live
+        check; it joins a check already in flight. With ``stale_ok`` an expired cached
+        result is answered at once while a fresh check runs in the background
+        (stale-while-revalidate). ``scheduled`` (the scheduler's own cadence, which the
+        operator sets) ignores the window.
         """
         integration = self.resolve(name)
         configuration = self.configuration(integration)
@@ -212,16 +227,33 @@ class HealthMonitor:
             return self._result(integration, configuration, api_access, None)
         fingerprint = self._fingerprint(integration)
         cached = self._cache.get(integration.id)
-        if (
-            not refresh
-            and cached is not None
-            and cached.fingerprint == fingerprint
-            and (stale_ok or time.monotonic() < cached.expires)
-        ):
-            if time.monotonic() >= cached.expires:
-                self._start(integration, configuration, fingerprint, refresh)
-            return cached.result.model_copy(update={"cached": True})
-        return await asyncio.shield(self._start(integration, configuration, fingerprint, refresh))
+        if cached is not None and cached.fingerprint == fingerprint and not scheduled:
+            age = time.monotonic() - cached.checked
+            fresh = age < self._reuse_for(integration, refresh)
+            if fresh or (stale_ok and not refresh):
+                if not fresh:
+                    self._start(integration, configuration, fingerprint, refresh)
+                return cached.result.model_copy(
+                    update={"cached": True, "age_seconds": round(age, 3)}
+                )
+        return await asyncio.shield(
+            self._start(integration, configuration, fingerprint, refresh, scheduled)
+        )
+
+    def min_interval(self, integration: Integration) -> float:
+        """The shortest time between two live checks of ``integration``:
+        ``refresh_min_interval_seconds``, and long enough that checks spend at most half of
+        the integration's request budget (``rate_limit``), leaving room for retries."""
+        floor = self.settings.refresh_min_interval_seconds
+        budget = integration.rate_limit
+        if budget is not None:
+            floor = max(floor, 2 * budget.per_seconds / budget.requests)
+        return floor
+
+    def _reuse_for(self, integration: Integration, refresh: bool) -> float:
+        """How old a result may be and still answer a request."""
+        window = self.min_interval(integration)
+        return window if refresh else max(window, self.settings.cache_ttl_seconds)
 
     def _start(
         self,
@@ -229,12 +261,13 @@ class HealthMonitor:
         configuration: ConfigurationCheck,
         fingerprint: str,
         refresh: bool,
+        scheduled: bool = False,
     ) -> asyncio.Task[ServiceHealth]:
         """The integration's live check in flight, started if none is (single-flight)."""
         task = self._inflight.get(integration.id)
         if task is None:
             task = asyncio.create_task(
-                self._fleet_check(integration, configuration, fingerprint, refresh)
+                self._fleet_check(integration, configuration, fingerprint, refresh, scheduled)
             )
             self._inflight[integration.id] = task
             task.add_done_callback(lambda _: self._inflight.pop(integration.id, None))
@@ -246,6 +279,7 @@ class HealthMonitor:
         configuration: ConfigurationCheck,
         fingerprint: str,
         refresh: bool,
+        scheduled: bool = False,
     ) -> ServiceHealth:
         """Alone: check. In a fleet: a fresh shared result, else one check fleet-wide."""
 
@@ -258,11 +292,13 @@ class HealthMonitor:
         def fits(result: ServiceHealth) -> bool:  # checked with the variables we have
             return result.checks.configuration.present_env_vars == configuration.present_env_vars
 
-        if not refresh:
+        if not scheduled:  # the refresh window is the fleet's too
             shared = await self.fleet.shared(integration.id)
             if shared is not None and fits(shared):
-                self.adopt(shared)
-                return shared.model_copy(update={"cached": True})
+                age = max(0.0, (utc_now() - shared.timestamp).total_seconds())
+                if not refresh or age < self._reuse_for(integration, refresh):
+                    self.adopt(shared)
+                    return shared.model_copy(update={"cached": True, "age_seconds": round(age, 3)})
         return await self.fleet.once(integration.id, live, fits)
 
     def adopt(self, result: ServiceHealth) -> None:
@@ -279,8 +315,9 @@ class HealthMonitor:
         )
         fingerprint = self._fingerprint(integration) if same else ""
         age = max(0.0, (utc_now() - result.timestamp).total_seconds())
-        expires = time.monotonic() + self.settings.cache_ttl_seconds - age
-        self._cache[integration.id] = _Cached(expires, fingerprint, result)
+        checked = time.monotonic() - age
+        ttl = self.settings.cache_ttl_seconds
+        self._cache[integration.id] = _Cached(checked + ttl, fingerprint, result, checked)
         self.generation += 1
 
     async def _live_check(
@@ -298,8 +335,8 @@ class HealthMonitor:
             async with self._limit:
                 api_access, vendor = await self._probe_and_vendor(integration, refresh)
         result = self._result(integration, configuration, api_access, vendor)
-        ttl = self.settings.cache_ttl_seconds
-        self._cache[integration.id] = _Cached(time.monotonic() + ttl, fingerprint, result)
+        checked, ttl = time.monotonic(), self.settings.cache_ttl_seconds
+        self._cache[integration.id] = _Cached(checked + ttl, fingerprint, result, checked)
         self.generation += 1
         for callback in self._subscribers:
             try:

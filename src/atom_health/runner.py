@@ -8,6 +8,7 @@ and the process exits 0.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import socket
 from collections.abc import Callable
@@ -16,7 +17,9 @@ from types import FrameType
 import uvicorn
 
 from atom_health.model.results import Overview
+from atom_health.serving import bounded_server_options
 from atom_health.system import HealthSystem
+from atom_health.web.audit import AUDIT_LOGGER
 
 GRACEFUL_SHUTDOWN_SECONDS = 5  # open dashboards keep event streams; a stop waits no longer
 
@@ -44,6 +47,8 @@ def serve_system(
     log_level: str = "warning",
 ) -> None:
     """Serve until stopped. Once listening, run a first round and call ``ready(url, overview)``."""
+    if system.settings.security.audit_log:
+        write_audit_lines_to_stderr()
     config = uvicorn.Config(
         system.web_app(),
         host=host,
@@ -51,6 +56,7 @@ def serve_system(
         log_level=log_level,
         access_log=log_level in ("debug", "trace", "info"),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **bounded_server_options(system.settings.security),
     )
     server = _Server(config)
     try:  # bind first: a taken port is a clear error, not uvicorn's exit from inside the loop
@@ -76,3 +82,13 @@ def serve_system(
 
     with listener:
         asyncio.run(main())
+
+
+def write_audit_lines_to_stderr() -> None:
+    """The audit trail's JSON lines on stderr, unless the host already handles that logger."""
+    audit = logging.getLogger(AUDIT_LOGGER)
+    if not audit.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        audit.addHandler(handler)
+        audit.setLevel(logging.INFO)

@@ -99,9 +99,20 @@ class Scheduler:
         self.rounds = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
+        self._due: dict[str, float] = {}
 
     def interval(self, integration: str) -> float:
         return self.intervals.get(integration, self.default_interval)
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None and not self._runner.done()
+
+    def overdue_seconds(self) -> float:
+        """How long the most overdue check has waited past its due time (0 when none)."""
+        if not self._due:
+            return 0.0
+        return max(0.0, asyncio.get_running_loop().time() - min(self._due.values()))
 
     def start(self) -> None:
         if self._runner is None:
@@ -124,7 +135,7 @@ class Scheduler:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        due = {
+        due = self._due = {
             i.id: start + random.uniform(0, min(self.initial_spread, self.interval(i.id)))
             for i in self.monitor.catalog
         }

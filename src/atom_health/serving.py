@@ -6,6 +6,7 @@ provider simulator and the demo.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -13,6 +14,8 @@ from types import TracebackType
 from typing import Any, Self
 
 import uvicorn
+
+from atom_health.config.security import SecuritySettings
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -66,3 +69,107 @@ class ThreadedServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def bounded_server_options(security: SecuritySettings) -> dict[str, Any]:
+    """uvicorn options that bound what one client can make us hold: request head size and
+    header count, the time to send a request head, idle keep-alive, and concurrency."""
+    return {
+        "http": _bounded_protocol(
+            security.max_header_bytes, security.max_headers, security.header_timeout_seconds
+        ),
+        "h11_max_incomplete_event_size": security.max_header_bytes,
+        "timeout_keep_alive": security.keep_alive_seconds,
+        "limit_concurrency": security.max_concurrency,
+    }
+
+
+def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[Any] | str:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # no httptools: h11, bounded by h11_max_incomplete_event_size
+        return "h11"
+
+    class BoundedHttpToolsProtocol(HttpToolsProtocol):
+        """httptools buffers a request head without limit, and waits for it forever; this
+        answers 431 past ``max_bytes`` or ``max_headers``, and closes a connection that has
+        not sent a complete head within ``timeout`` seconds."""
+
+        _head_bytes = 0
+        _header_count = 0
+        _reading_head = True
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_head_timer()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_head_timer()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._reading_head and not self.transport.is_closing():
+                self._head_bytes += len(data)
+                if self._head_bytes > max_bytes:
+                    self._refuse_head(b"request head too large")
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._reading_head = True
+            self._header_count = 0
+            self._arm_head_timer()
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._header_count += 1
+            if self._header_count > max_headers:
+                self._refuse_head(b"too many request headers")
+            elif not self.transport.is_closing():
+                super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            self._reading_head = False
+            self._head_bytes = 0
+            self._disarm_head_timer()
+            if not self.transport.is_closing():  # a refused head never reaches the app
+                super().on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            if not self.transport.is_closing():
+                super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            if not self.transport.is_closing():
+                super().on_message_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._reading_head = True  # the next request on this connection starts now
+
+        def _arm_head_timer(self) -> None:
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(timeout, self._head_timed_out)
+
+        def _disarm_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if self._reading_head:
+                self.transport.close()
+
+        def _refuse_head(self, reason: bytes) -> None:
+            if self.transport.is_closing():
+                return
+            body = b'{"ok":false,"error":"request_head_too_large","message":"' + reason + b'"}'
+            self.transport.write(
+                b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                b"content-type: application/json\r\nconnection: close\r\n"
+                b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+            self.transport.close()
+
+    return BoundedHttpToolsProtocol

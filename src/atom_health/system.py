@@ -69,6 +69,7 @@ class HealthSystem:
         scheduler: bool | None = None,
     ) -> None:
         self.settings = settings
+        self.environ = environ
         self.monitor = monitor or HealthMonitor.from_settings(settings, environ)
         self.database_url = environ.get(DATABASE_ENV_VAR) or settings.history.database_url
         self.store = store or open_store(self.database_url)

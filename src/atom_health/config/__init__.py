@@ -1,6 +1,7 @@
 """Settings: the config file (YAML or TOML) and the ``ATOM_HEALTH_*`` environment, composed."""
 
 from atom_health.config.alerting import AlertingSettings
+from atom_health.config.security import Role, SecuritySettings
 from atom_health.config.settings import (
     CONFIG_ENV_VAR,
     DATABASE_ENV_VAR,
@@ -24,7 +25,9 @@ __all__ = [
     "ConfigError",
     "HistorySettings",
     "ProbeSettings",
+    "Role",
     "SchedulerSettings",
+    "SecuritySettings",
     "Settings",
     "load_settings",
     "parse_settings",

@@ -17,11 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 
 from atom_health.catalog.entries import BackendEntry, IntegrationEntry, IntegrationId
 from atom_health.config.alerting import AlertingSettings
+from atom_health.config.security import SecuritySettings
 from atom_health.model.errors import ConfigError
 
 CONFIG_ENV_VAR = "ATOM_HEALTH_CONFIG"
 DATABASE_ENV_VAR = "ATOM_HEALTH_DATABASE_URL"
 REDIS_ENV_VAR = "ATOM_HEALTH_REDIS_URL"
+
+# A hostile config file fails fast instead of eating memory or the stack.
+MAX_CONFIG_BYTES = 1_048_576
+MAX_CONFIG_DEPTH = 32
+MAX_CONFIG_NODES = 200_000  # values after expanding YAML aliases
 
 
 class ProbeSettings(BaseModel):
@@ -114,6 +120,13 @@ class Settings(BaseModel):
     environment: Literal["production", "staging", "development", "test"] | None = Field(
         default=None, description="production: test or sandbox credentials are a finding"
     )
+    refresh_min_interval_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=86_400,
+        description="At most one provider call per integration in this window, whatever "
+        "asks for it; a refresh inside it gets the newest result and its age",
+    )
     probes: ProbeSettings = Field(default_factory=ProbeSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
@@ -123,6 +136,7 @@ class Settings(BaseModel):
         description="Replicas cooperate through this Redis; $ATOM_HEALTH_REDIS_URL wins",
     )
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
     integrations: dict[IntegrationId, IntegrationEntry] = Field(default_factory=dict)
     backends: dict[IntegrationId, BackendEntry] = Field(default_factory=dict)
     _source: str = PrivateAttr(default="(defaults)")
@@ -161,6 +175,8 @@ def _read_mapping(file: Path) -> Mapping[str, Any]:
             f"{file}: unsupported config file type {suffix!r}; use .yaml, .yml or .toml"
         )
     try:
+        if file.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{file}: larger than {MAX_CONFIG_BYTES} bytes; refused")
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{file}: config file not found") from None
@@ -176,6 +192,7 @@ def _read_mapping(file: Path) -> Mapping[str, Any]:
 
 def _parse_yaml(file: Path, text: str) -> Any:
     try:
+        _check_yaml_shape(file, text)
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -185,11 +202,58 @@ def _parse_yaml(file: Path, text: str) -> Any:
         raise ConfigError(f"{file}: invalid YAML: {exc}") from None
 
 
+def _check_yaml_shape(file: Path, text: str) -> None:
+    """Refuse a document nested deeper than MAX_CONFIG_DEPTH, or holding more than
+    MAX_CONFIG_NODES values once its aliases are expanded (an "alias bomb"), from the
+    parser's event stream alone: nothing is built, so a hostile file costs one pass."""
+    expanded: dict[str, int] = {}  # anchor -> values under it, aliases expanded
+    open_nodes: list[list[Any]] = []  # [anchor, values so far] per open collection
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_nodes.append([event.anchor, 1])
+            if len(open_nodes) > MAX_CONFIG_DEPTH:
+                raise ConfigError(f"{file}: nested deeper than {MAX_CONFIG_DEPTH} levels; refused")
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = open_nodes.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, size = event.anchor, 1
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, size = None, expanded.get(event.anchor or "", 1)
+        else:
+            continue
+        if anchor is not None:
+            expanded[anchor] = size
+        if open_nodes:
+            open_nodes[-1][1] += size
+            if open_nodes[-1][1] > MAX_CONFIG_NODES:
+                raise ConfigError(
+                    f"{file}: more than {MAX_CONFIG_NODES} values once YAML aliases are "
+                    "expanded; refused"
+                )
+
+
 def _parse_toml(file: Path, text: str) -> Any:
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: nested too deeply; refused") from None
+    if _depth(data) > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"{file}: nested deeper than {MAX_CONFIG_DEPTH} levels; refused")
+    return data
+
+
+def _depth(data: Any) -> int:
+    deepest, pending = 0, [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            children = value.values() if isinstance(value, dict) else value
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _describe(exc: ValidationError) -> str:

@@ -152,6 +152,9 @@ class ServiceHealth(BaseModel):
         description="true when the check was still running at the overview's deadline: "
         "this is its last known result",
     )
+    age_seconds: float | None = Field(
+        default=None, description="How old a result served from the cache is, in seconds"
+    )
 
 
 class UnknownService(BaseModel):

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from atom_health.model.alerts import Alert, Delivery
+from atom_health.model.audit import AuditRecord
 from atom_health.model.history import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.model.results import Status
 
@@ -122,3 +123,12 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - a no-op unless the backend holds resources
         """Release connections."""
+
+    # -- audit trail (admin actions) --------------------------------------------------------
+
+    @abstractmethod
+    def add_audit(self, record: AuditRecord) -> None: ...
+
+    @abstractmethod
+    def audit(self, *, limit: int = 100, offset: int = 0) -> list[AuditRecord]:
+        """Newest first."""

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Sequence
 
 from atom_health.model.alerts import Alert, Delivery
+from atom_health.model.audit import AuditRecord
 from atom_health.model.history import (
     CheckRecord,
     ConfigEvent,
@@ -30,6 +31,7 @@ class MemoryStore(Store):
         self._meta: dict[str, float] = {}
         self._alerts: dict[int, Alert] = {}
         self._deliveries: list[Delivery] = []
+        self._audit: list[AuditRecord] = []
 
     def save_alert(self, alert: Alert) -> None:
         with self._lock:
@@ -203,3 +205,12 @@ class MemoryStore(Store):
     def set_meta(self, key: str, value: float) -> None:
         with self._lock:
             self._meta[key] = value
+
+    def add_audit(self, record: AuditRecord) -> None:
+        with self._lock:
+            self._audit.append(record)
+
+    def audit(self, *, limit: int = 100, offset: int = 0) -> list[AuditRecord]:
+        with self._lock:
+            newest_first = sorted(self._audit, key=lambda r: -r.at)
+        return newest_first[offset : offset + limit]

@@ -113,3 +113,18 @@ alert_deliveries = Table(
     Column("error", Text),
     Index("ix_alert_deliveries_alert", "alert_id"),
 )
+
+audit_actions = Table(
+    "audit_actions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("key_name", String(64), nullable=False),
+    Column("role", String(16)),
+    Column("client", String(64), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", String(2000), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Index("ix_audit_actions_at", "at"),
+)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from atom_health.model.alerts import Alert, Delivery
+from atom_health.model.audit import AuditRecord
 from atom_health.model.history import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.model.results import Status
 from atom_health.store import schema
@@ -470,3 +471,27 @@ class SqlStore(Store):
             ).rowcount
             if not changed:
                 connection.execute(insert(table).values(key=key, value=value))
+
+    def add_audit(self, record: AuditRecord) -> None:
+        row = dataclasses.asdict(record)
+        row["key_name"] = row.pop("key")
+        with self.engine.begin() as connection:
+            connection.execute(insert(schema.audit_actions).values(**row))
+
+    def audit(self, *, limit: int = 100, offset: int = 0) -> list[AuditRecord]:
+        table = schema.audit_actions
+        query = select(table).order_by(table.c.at.desc(), table.c.id.desc())
+        with self.engine.connect() as connection:
+            return [
+                AuditRecord(
+                    at=row.at,
+                    key=row.key_name,
+                    role=row.role,
+                    client=row.client,
+                    method=row.method,
+                    path=row.path,
+                    status=row.status,
+                    duration_ms=row.duration_ms,
+                )
+                for row in connection.execute(query.limit(limit).offset(offset))
+            ]

@@ -12,11 +12,17 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from atom_health._version import __version__
+from atom_health.web.access import Access, AccessMiddleware, document_access
 from atom_health.web.answer_middleware import AnswerMiddleware
 from atom_health.web.answers import Answers
+from atom_health.web.api_docs import add_api_docs
+from atom_health.web.audit import add_audit_routes
 from atom_health.web.bridge import BRIDGE_TAG, add_bridge_routes
+from atom_health.web.hardening import HardeningMiddleware
 from atom_health.web.parts import SystemParts
 from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, add_routes
+from atom_health.web.self_health import add_self_health_routes
+from atom_health.web.sessions import add_session_routes
 
 DASHBOARD = Path(__file__).parent / "dashboard"
 
@@ -42,12 +48,17 @@ _TAGS = [
 def create_app(system: SystemParts) -> FastAPI:
     """The app serving a system's parts; it starts and stops them with its lifespan."""
 
+    access = Access.build(system.settings.security, system.environ, system.store)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await system.start()
+        app.state.running = True
         try:
             yield
         finally:
+            app.state.running = False
+            await access.audit.flush()
             await system.stop()
 
     app = FastAPI(
@@ -56,13 +67,24 @@ def create_app(system: SystemParts) -> FastAPI:
         version=__version__,
         description="Can each third-party integration work right now, and if not, why?",
         openapi_tags=_TAGS,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.system = system
     app.state.answers = answers = Answers(system, app.router.routes)
     # Innermost, so every middleware added after it also applies to the answers it sends.
     app.add_middleware(AnswerMiddleware, answers=answers)
     add_bridge_routes(app)  # before /api/{service}/health, which would shadow /api/bridge/health
+    app.state.access = access
+    app.state.running = False
     add_routes(app)
+    add_self_health_routes(app)
+    add_session_routes(app)
+    add_audit_routes(app)
+    add_api_docs(app)
+    document_access(app)
+    app.add_middleware(AccessMiddleware, access=access)
+    app.add_middleware(HardeningMiddleware, security=system.settings.security)  # outermost
     app.mount("/assets", StaticFiles(directory=DASHBOARD), name="assets")
 
     @app.get("/", include_in_schema=False)

@@ -6,6 +6,7 @@ only names the shape, so it never imports the layer that builds it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from atom_health.alerting.manager import AlertManager
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # the cluster package needs the optional redis extra
 
 class SystemParts(Protocol):
     settings: Settings
+    environ: Mapping[str, str]
     monitor: HealthMonitor
     store: Store
     recent: RecentHistory

@@ -45,8 +45,41 @@ function fixHint(row) {
 
 async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (response.status === 401) showSignIn("Your session ended; sign in again.");
+  if (response.status === 403) throw new Error("this needs an admin key");
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   return response.json();
+}
+
+// ---- sign-in (only when the server has API keys) --------------------------------------------
+
+function showSignIn(message = "") {
+  $("sign-in").hidden = false;
+  $("controls").hidden = true;
+  $("sign-in-error").textContent = message;
+  $("sign-in-key").focus();
+}
+
+async function signedIn() {
+  const session = await getJSON("api/session");
+  if (!session.auth_required || session.signed_in) return true;
+  showSignIn();
+  return false;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const response = await fetch("api/session", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ key: $("sign-in-key").value }),
+  });
+  $("sign-in-key").value = "";
+  if (!response.ok) {
+    $("sign-in-error").textContent = response.status === 401 ? "That key is not valid." : `Sign-in failed (${response.status}).`;
+    return;
+  }
+  location.reload();
 }
 
 // ---- header ------------------------------------------------------------------------------
@@ -194,6 +227,8 @@ async function checkNow(service, button) {
   try {
     await getJSON(`api/${encodeURIComponent(service)}/health?refresh=true`);
     await loadDashboard();  // rows are built by the server, in one place
+  } catch (error) {
+    button.title = `Check failed: ${error.message}`;
   } finally {
     button.removeAttribute("aria-busy");
     button.disabled = false;
@@ -327,7 +362,10 @@ function route() {
   }
 }
 
-function start() {
+async function start() {
+  $("controls").addEventListener("submit", (event) => event.preventDefault());
+  $("sign-in").addEventListener("submit", signIn);
+  if (!(await signedIn().catch(() => true))) return;
   $("search").addEventListener("input", applyFilters);
   $("status-filter").addEventListener("change", applyFilters);
   for (const radio of document.querySelectorAll('input[name="window"]')) {

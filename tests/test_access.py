@@ -1,0 +1,324 @@
+"""Access control and hardened edges, black-box against `atom-health serve` in a subprocess."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser
+from typer.testing import CliRunner
+
+from atom_health.cli import app
+from atom_health.simulator import Simulator
+from tests.served import Served, served
+
+READ_KEY = "read-Key-0123456789-abcdefXYZ"
+ADMIN_KEY = "admin-Key-9876543210-ghijklUVW"
+CONFIG_KEY = "config-Key-5555555555-mnopqrRST"  # listed in the config file by hash only
+KEYS = {"ATOM_HEALTH_READ_KEY": READ_KEY, "ATOM_HEALTH_ADMIN_KEY": ADMIN_KEY}
+KEYED_CONFIG: dict[str, Any] = {
+    "security": {
+        "keys": [
+            {
+                "name": "ci",
+                "role": "read",
+                "sha256": hashlib.sha256(CONFIG_KEY.encode()).hexdigest(),
+            }
+        ],
+        "header_timeout_seconds": 1,
+    }
+}
+UNAUTHORIZED = {
+    "ok": False,
+    "error": "unauthorized",
+    "message": "A valid API key is required: send Authorization: Bearer <key>, "
+    "or sign in on the dashboard",
+}
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory, simulator: Simulator) -> Iterator[Served]:
+    env = {**os.environ, **simulator.environment(), **KEYS}
+    with served(tmp_path_factory.mktemp("keyed"), env, KEYED_CONFIG) as server:
+        yield server
+
+
+def needed_role(method: str, path: str) -> str | None:
+    """What the README promises each route needs when keys are configured."""
+    if path == "/api/session" or not (path.startswith("/api/") or path == "/metrics"):
+        return None
+    if method != "GET" or path.startswith("/api/audit"):
+        return "admin"
+    return "read"
+
+
+def call(client: httpx.Client, method: str, path: str, headers: dict[str, str]) -> httpx.Response:
+    url = re.sub(r"\{[^}]+\}", "zoom", path)
+    body = {} if method in ("POST", "PUT", "PATCH") else None
+    with client.stream(method, url, headers=headers, json=body) as response:
+        if "text/event-stream" not in response.headers.get("content-type", ""):
+            response.read()
+        return response
+
+
+def test_every_route_of_the_openapi_document_with_each_kind_of_key(keyed: Served) -> None:
+    with httpx.Client(base_url=keyed.url, timeout=30) as client:
+        document = client.get("/openapi.json").json()
+        operations = [
+            (method.upper(), path)
+            for path, item in document["paths"].items()
+            for method in item
+            if method in ("get", "post", "put", "patch", "delete")
+        ]
+        assert len(operations) > 15
+        for method, path in operations:
+            needs = needed_role(method, path)
+            anonymous = call(client, method, path, {})
+            wrong = call(client, method, path, bearer("not-a-key-at-all-123ABC"))
+            read = call(client, method, path, bearer(READ_KEY))
+            admin = call(client, method, path, bearer(ADMIN_KEY))
+            where = f"{method} {path}"
+            for response in (anonymous, wrong, read, admin):
+                assert response.status_code < 500, where
+                assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+            if needs is None:
+                assert anonymous.status_code not in (401, 403), where
+                continue
+            for refused in (anonymous, wrong):  # the same answer: no hint whether a key exists
+                assert refused.status_code == 401, where
+                assert refused.json() == UNAUTHORIZED, where
+                assert refused.headers["www-authenticate"].startswith("Bearer")
+            if needs == "admin":
+                assert read.status_code == 403, where
+                assert read.json()["error"] == "forbidden", where
+            else:
+                assert read.status_code not in (401, 403), where
+            assert admin.status_code not in (401, 403), where
+
+
+def test_a_refresh_needs_the_admin_role_and_a_config_file_key_works(keyed: Served) -> None:
+    with httpx.Client(base_url=keyed.url, timeout=30) as client:
+        assert client.get("/api/zoom/health", headers=bearer(CONFIG_KEY)).status_code == 200
+        refreshed = client.get("/api/zoom/health?refresh=TRUE", headers=bearer(CONFIG_KEY))
+        assert refreshed.status_code == 403
+        assert client.get("/api/zoom/health?refresh=1", headers=bearer(ADMIN_KEY)).is_success
+        assert client.get("/api/zoom/health?refresh=false", headers=bearer(READ_KEY)).is_success
+    lines = keyed.text()
+    assert '"key":"ci"' in lines  # the audit line names the key, never shows it
+    assert CONFIG_KEY not in lines
+    assert READ_KEY not in lines
+    assert ADMIN_KEY not in lines
+
+
+def test_self_health_needs_no_key(keyed: Served) -> None:
+    alive = httpx.get(f"{keyed.url}/healthz")
+    ready = httpx.get(f"{keyed.url}/readyz")
+    assert (alive.status_code, alive.json()["status"]) == (200, "alive")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert set(body["checks"]) == {"store", "scheduler", "engine"}
+    assert all(part["ok"] for part in body["checks"].values())
+
+
+def test_dashboard_signs_in_for_an_httponly_strict_cookie(keyed: Served) -> None:
+    with httpx.Client(base_url=keyed.url, timeout=30) as browser:
+        assert browser.get("/api/session").json()["signed_in"] is False
+        refused = browser.post("/api/session", json={"key": "wrong-key-ABC123def456"})
+        assert (refused.status_code, refused.json()) == (401, UNAUTHORIZED)
+
+        signed = browser.post("/api/session", json={"key": READ_KEY})
+        assert signed.status_code == 200
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert "samesite=strict" in cookie
+        assert "path=/" in cookie
+        assert READ_KEY.lower() not in cookie
+        assert signed.json() == {"ok": True, "auth_required": True, "signed_in": True,
+                                 "name": "env-read", "role": "read"}  # fmt: skip
+        assert browser.get("/api/dashboard").status_code == 200
+        with browser.stream("GET", "/api/events") as events:
+            assert events.status_code == 200
+
+        browser.delete("/api/session", headers={"Origin": keyed.url})
+        assert browser.get("/api/dashboard").status_code == 401
+
+
+def test_cookie_state_changes_need_this_origin(keyed: Served) -> None:
+    with httpx.Client(base_url=keyed.url, timeout=30) as browser:
+        browser.post("/api/session", json={"key": ADMIN_KEY})
+        no_origin = browser.post("/api/integrations/health")
+        other = browser.post("/api/integrations/health", headers={"Origin": "http://evil.test"})
+        same = browser.post("/api/integrations/health", headers={"Origin": keyed.url})
+    assert (no_origin.status_code, other.status_code) == (403, 403)
+    assert other.json()["error"] == "forbidden"
+    assert same.status_code == 405  # past the access rules: the route has no POST
+
+
+def test_admin_actions_are_stored_and_listed_for_admins_only(keyed: Served) -> None:
+    with httpx.Client(base_url=keyed.url, timeout=30) as client:
+        client.delete("/api/integrations/config", headers=bearer(ADMIN_KEY))
+        client.delete("/api/integrations/config", headers=bearer(READ_KEY))
+        client.delete("/api/integrations/config")  # anonymous: refused, not an action
+        assert client.get("/api/audit", headers=bearer(READ_KEY)).status_code == 403
+        deadline = time.monotonic() + 10
+        while True:
+            listed = client.get("/api/audit", headers=bearer(ADMIN_KEY))
+            assert listed.status_code == 200
+            entries = [
+                e for e in listed.json()["entries"] if e["path"] == "/api/integrations/config"
+            ]
+            if len(entries) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert {(e["key"], e["method"], e["status"]) for e in entries} == {
+        ("env-admin", "DELETE", 405),
+        ("env-read", "DELETE", 403),
+    }
+    assert READ_KEY not in listed.text
+    assert ADMIN_KEY not in listed.text
+
+
+def test_a_rebinding_host_is_refused(keyed: Served) -> None:
+    for host in ("attacker.example", "attacker.example:80", "127.0.0.1.nip.io"):
+        refused = httpx.get(f"{keyed.url}/api/integrations/config", headers={"Host": host})
+        assert refused.status_code == 400, host
+        assert refused.json()["error"] == "host_not_allowed"
+    allowed = httpx.get(f"{keyed.url}/healthz", headers={"Host": "localhost:1"})
+    assert allowed.status_code == 200
+
+
+def raw_exchange(url: str, request: bytes, timeout: float = 20) -> bytes:
+    """Send raw bytes, read until the server closes; a reset ends the answer early."""
+    host, port = url.removeprefix("http://").split(":")
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=timeout) as connection:
+        try:
+            connection.sendall(request)
+            while chunk := connection.recv(65536):
+                answer += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+    return answer
+
+
+def refused_head(answer: bytes) -> bool:
+    """431, or the connection dropped while we were still sending (the same refusal)."""
+    return answer.startswith(b"HTTP/1.1 431") or answer == b""
+
+
+def test_request_heads_are_bounded_in_size_count_and_time(keyed: Served) -> None:
+    head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    assert raw_exchange(keyed.url, head + b"\r\n").startswith(b"HTTP/1.1 200")
+    assert refused_head(raw_exchange(keyed.url, head + b"X-Big: " + b"a" * 200_000 + b"\r\n\r\n"))
+    many = b"".join(b"X-H%d: 1\r\n" % i for i in range(500))
+    assert refused_head(raw_exchange(keyed.url, head + many + b"\r\n"))
+    # A head that never completes is dropped after header_timeout_seconds (1 s here).
+    started = time.monotonic()
+    assert raw_exchange(keyed.url, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ") == b""
+    assert time.monotonic() - started < 15
+
+
+def test_request_bodies_are_capped(keyed: Served) -> None:
+    big = httpx.post(
+        f"{keyed.url}/api/session", content=b"x" * 2_000_000, headers=bearer(ADMIN_KEY)
+    )
+    assert (big.status_code, big.json()["error"]) == (413, "body_too_large")
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(40):
+            yield b"y" * 65536
+
+    streamed = httpx.post(f"{keyed.url}/api/session", content=chunks())
+    assert streamed.status_code == 413
+
+
+def test_api_docs_load_only_from_the_package(keyed: Served) -> None:
+    for page in ("/docs", "/redoc"):
+        html = httpx.get(f"{keyed.url}{page}").text
+        sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert sources, page
+        for source in sources:
+            assert "://" not in source, source
+            if not source.startswith("data:"):
+                assert httpx.get(f"{keyed.url}/{source}").status_code == 200, source
+
+
+def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, simulator: Simulator) -> None:
+    env = {**os.environ, **simulator.environment(), **KEYS}
+    with served(tmp_path, env, {"security": {"rate_limit": "5/minute"}}) as server:
+        answers = [
+            httpx.get(f"{server.url}/api/integrations/config", headers=bearer(READ_KEY))
+            for _ in range(7)
+        ]
+        other_client = httpx.get(f"{server.url}/api/integrations/config", headers=bearer(ADMIN_KEY))
+        anonymous = [httpx.get(f"{server.url}/api/integrations/config") for _ in range(7)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 2
+    limited = answers[-1]
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert limited.json()["error"] == "rate_limited"
+    assert limited.json()["retry_after"] == int(limited.headers["retry-after"])
+    assert other_client.status_code == 200  # limits are per client (key name, else address)
+    assert [a.status_code for a in anonymous][-1] == 429
+
+
+def test_no_key_on_a_non_loopback_address_refuses_to_start() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in KEYS}
+    result = subprocess.run(
+        [sys.executable, "-m", "atom_health", "serve", "--host", "0.0.0.0", "--port", "1"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "ATOM_HEALTH_READ_KEY" in result.stderr
+    assert "ATOM_HEALTH_ADMIN_KEY" in result.stderr
+    assert "--insecure-no-auth" in result.stderr
+
+
+def test_keys_new_prints_a_key_and_the_config_line_with_its_hash() -> None:
+    result = CliRunner().invoke(app, ["keys", "new", "--role", "read", "--name", "ci"])
+    assert result.exit_code == 0
+    key = re.search(r"key: (\S+)", result.output)
+    line = re.search(r"\{name: ci, role: read, sha256: ([0-9a-f]{64})\}", result.output)
+    assert key
+    assert line
+    assert hashlib.sha256(key.group(1).encode()).hexdigest() == line.group(1)
+    assert len(key.group(1)) >= 40
+    other = CliRunner().invoke(app, ["keys", "new", "--role", "admin"])
+    assert key.group(1) not in other.output
+    assert CliRunner().invoke(app, ["keys", "new", "--role", "root"]).exit_code == 2
+
+
+def test_the_dashboard_signs_in_with_a_key_then_goes_live(keyed: Served, browser: Browser) -> None:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(keyed.url + "/")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    page.fill("#sign-in-key", "wrong-key-ABC123def456")
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_function("document.getElementById('sign-in-error').textContent.length > 0")
+    page.fill("#sign-in-key", READ_KEY)
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_selector(".row", timeout=30_000)
+    page.wait_for_selector("#connection[data-state=live]", timeout=30_000)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session = cookies["atom_health_session"]
+    assert session["httpOnly"] is True
+    assert session["sameSite"] == "Strict"
+    assert READ_KEY not in session["value"]
+    assert not [e for e in errors if "Content Security Policy" in e]
+    page.close()
