@@ -110,6 +110,7 @@ def alerting_app(
         update={
             "probes": FAST_PROBES,
             "cache_ttl_seconds": 0,
+            "refresh_min_interval_seconds": 0,
             "history": HistorySettings(database_url="memory://"),
             "scheduler": SchedulerSettings(enabled=False),
         }

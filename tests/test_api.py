@@ -26,7 +26,8 @@ OVERVIEW_ALIASES = [
 
 def without_timestamp(body: dict[str, Any]) -> dict[str, Any]:
     """A body without what differs between two answers of one check: when, and from cache."""
-    return {key: value for key, value in body.items() if key not in ("timestamp", "cached")}
+    differ = ("timestamp", "cached", "age_seconds")
+    return {key: value for key, value in body.items() if key not in differ}
 
 
 def assert_utc_iso(value: str) -> None:

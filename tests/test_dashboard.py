@@ -26,6 +26,7 @@ def serve(environ: dict[str, str], interval: float) -> Iterator[ThreadedServer]:
     settings = Settings(
         probes=FAST_PROBES,
         cache_ttl_seconds=0,
+        refresh_min_interval_seconds=0,
         scheduler=SchedulerSettings(interval_seconds=interval, initial_spread_seconds=0.1),
         history=HistorySettings(database_url="memory://"),
     )

@@ -54,7 +54,7 @@ def test_results_survive_a_hard_kill(tmp_path: Path, simulator: Simulator) -> No
     config.write_text(yaml.safe_dump({
         "history": {"database_url": f"sqlite:///{tmp_path / 'history.db'}"},
         "scheduler": {"interval_seconds": 0.2, "initial_spread_seconds": 0.1},
-        "cache_ttl_seconds": 0,
+        "cache_ttl_seconds": 0, "refresh_min_interval_seconds": 0,
     }))  # fmt: skip
     env = {**os.environ, **simulator.environment()}
 

@@ -48,7 +48,7 @@ def stable(value: Any) -> Any:
 
 def settings(cache_ttl: float = 30) -> Settings:
     return Settings(probes=FAST_PROBES, history=HistorySettings(database_url="memory://"),
-                    scheduler=SchedulerSettings(enabled=False), cache_ttl_seconds=cache_ttl)  # fmt: skip
+                    scheduler=SchedulerSettings(enabled=False), cache_ttl_seconds=cache_ttl, refresh_min_interval_seconds=0)  # fmt: skip
 
 
 class WsgiServer:
@@ -240,7 +240,7 @@ def bridged(configured: dict[str, str]) -> Iterator[tuple[str, Backend]]:
     with backend.server:
         bridge_settings = Settings.model_validate({
             "backends": {"old-api": {"name": "Old API", "url": backend.server.url, "framework": "flask"}},
-        }).model_copy(update={"probes": FAST_PROBES, "cache_ttl_seconds": 0,
+        }).model_copy(update={"probes": FAST_PROBES, "cache_ttl_seconds": 0, "refresh_min_interval_seconds": 0,
                               "history": HistorySettings(database_url="memory://"),
                               "scheduler": SchedulerSettings(enabled=False)})  # fmt: skip
         legacy = Flask("legacy")

@@ -34,6 +34,7 @@ def scheduled(
     settings = Settings(
         probes=FAST_PROBES,
         cache_ttl_seconds=0,
+        refresh_min_interval_seconds=0,
         scheduler=SchedulerSettings(interval_seconds=0.3, initial_spread_seconds=0.1),
     )
     monitor = make_monitor(settings)

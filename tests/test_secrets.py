@@ -5,16 +5,25 @@ from __future__ import annotations
 import logging
 import string
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from typer.testing import CliRunner
 
 from atom_health.cli import app
+from atom_health.config import HistorySettings, SchedulerSettings, Settings
+from atom_health.serving import ThreadedServer
 from atom_health.simulator import PROVIDERS, Simulator
-from tests.conftest import FULL_ENV
+from atom_health.system import HealthSystem
+from atom_health.web.app import create_app
+from tests.conftest import FAST_PROBES, FULL_ENV, wait_for
 
 SECRET_ALPHABET = string.ascii_letters + string.digits + "-_.~+/="
 
@@ -146,3 +155,89 @@ def test_probe_failures_never_reveal_secret_values(
     # Every credential in use, random or valid; a base URL is configuration, not a secret.
     secret_values = {k: environ[k] for k in secrets if not k.endswith("_URL")}
     assert not leaked(secret_values, response.text, *details, *log_lines)
+
+
+class SlackReceiver:
+    """A Slack incoming-webhook stand-in: the secret is in the URL path, as at Slack."""
+
+    def __init__(self) -> None:
+        self.posts: list[str] = []
+
+        async def record(request: Request) -> JSONResponse:
+            self.posts.append(request.url.path)
+            return JSONResponse({"ok": True})
+
+        self.server = ThreadedServer(
+            Starlette(routes=[Route("/{path:path}", record, methods=["POST"])])
+        )
+
+
+@pytest.fixture
+def slack_receiver() -> Iterator[SlackReceiver]:
+    receiver = SlackReceiver()
+    with receiver.server:
+        yield receiver
+
+
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(read_key=secret_values, admin_key=secret_values, wrong_key=secret_values, hook=secret_values)
+def test_keys_and_webhook_urls_never_reach_logs_responses_or_the_audit_trail(
+    read_key: str,
+    admin_key: str,
+    wrong_key: str,
+    hook: str,
+    environ: dict[str, str],
+    sim_credentials: dict[str, str],
+    simulator: Simulator,
+    slack_receiver: SlackReceiver,
+    log_lines: list[str],
+) -> None:
+    """Root logging at DEBUG (httpx and httpcore included) while the API is used with right,
+    wrong and session credentials and an alert goes to a Slack webhook whose URL is secret."""
+    hook_path = "/services/" + quote(hook, safe="")
+    environ.update(sim_credentials)
+    environ.update(
+        ATOM_HEALTH_READ_KEY=read_key,
+        ATOM_HEALTH_ADMIN_KEY=admin_key,
+        ALERTS_SLACK_URL=slack_receiver.server.url + hook_path,
+    )
+    simulator.set_fault("slack", "reject")
+    chosen = Settings.model_validate(
+        {"alerting": {"notifiers": [{"type": "slack", "url_env": "ALERTS_SLACK_URL"}]}}
+    ).model_copy(
+        update={
+            "probes": FAST_PROBES,
+            "refresh_min_interval_seconds": 0,
+            "history": HistorySettings(database_url="memory://"),
+            "scheduler": SchedulerSettings(enabled=False),
+        }
+    )
+    log_lines.clear()
+    texts: list[str] = []
+    posts_before = len(slack_receiver.posts)
+    with ThreadedServer(create_app(HealthSystem(chosen, environ))) as server:
+        client = httpx.Client(base_url=server.url, timeout=30)
+        for key in (read_key, admin_key, wrong_key):
+            auth = {"Authorization": f"Bearer {key}"}
+            for path in (*API_PATHS, "/api/session", "/metrics", "/api/audit"):
+                texts.append(client.get(path, headers=auth).text)
+            texts.append(client.get("/api/slack/health?refresh=true", headers=auth).text)
+            texts.append(client.delete("/api/integrations/config", headers=auth).text)
+        signed = client.post("/api/session", json={"key": admin_key})
+        texts += [signed.text, str(signed.headers), client.get("/api/dashboard").text]
+        wait_for(lambda: len(slack_receiver.posts) > posts_before)
+        wait_for(lambda: '"DELETE"' in client.get("/api/audit").text)
+        texts.append(client.get("/api/audit").text)
+        client.close()
+
+    assert slack_receiver.posts[-1] == hook_path  # the alert really went to the secret URL
+    assert any('"key":"env-admin"' in line for line in log_lines)  # audit lines were captured
+    secrets = {
+        "read": read_key,
+        "admin": admin_key,
+        "wrong": wrong_key,
+        "hook": quote(hook, safe=""),
+    }
+    assert not leaked(secrets, *texts, *log_lines)

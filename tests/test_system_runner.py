@@ -54,7 +54,13 @@ def test_system_serves_then_stops_cleanly_on_sigterm(tmp_path: Path, simulator: 
     database = tmp_path / "history.db"
     config = tmp_path / "atom.yaml"
     config.write_text(
-        yaml.safe_dump({"scheduler": {"interval_seconds": 0.3}, "cache_ttl_seconds": 0})
+        yaml.safe_dump(
+            {
+                "scheduler": {"interval_seconds": 0.3},
+                "cache_ttl_seconds": 0,
+                "refresh_min_interval_seconds": 0,
+            }
+        )
     )
     env = {**os.environ, **simulator.environment()}
 

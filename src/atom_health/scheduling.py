@@ -170,7 +170,7 @@ class Scheduler:
             )
             if events and self.on_config_events is not None:
                 self.on_config_events(events)
-            await self.monitor.check(name, refresh=True)
+            await self.monitor.check(name, refresh=True, scheduled=True)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one failing check never stops the others

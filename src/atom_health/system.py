@@ -26,6 +26,7 @@ from atom_health.history.recorder import Recorder
 from atom_health.model.history import ConfigEvent
 from atom_health.monitor import HealthMonitor
 from atom_health.scheduling import Scheduler
+from atom_health.services import log_redaction
 from atom_health.sinks.live import LiveUpdates
 from atom_health.sinks.metrics import HealthMetrics
 from atom_health.store import Store, open_store
@@ -41,6 +42,7 @@ RELOAD_DELAY_SECONDS = 15.0
 
 def build_monitor(settings: Settings, environ: Mapping[str, str] = os.environ) -> HealthMonitor:
     """The engine alone, for one-shot checks (``atom-health health``): no store, no scheduler."""
+    log_redaction.install()
     return HealthMonitor.from_settings(settings, environ)
 
 
@@ -68,6 +70,7 @@ class HealthSystem:
         store: Store | None = None,
         scheduler: bool | None = None,
     ) -> None:
+        log_redaction.install()  # before anything can log a URL or a header
         self.settings = settings
         self.environ = environ
         self.monitor = monitor or HealthMonitor.from_settings(settings, environ)

@@ -206,6 +206,7 @@ def _check_yaml_shape(file: Path, text: str) -> None:
     """Refuse a document nested deeper than MAX_CONFIG_DEPTH, or holding more than
     MAX_CONFIG_NODES values once its aliases are expanded (an "alias bomb"), from the
     parser's event stream alone: nothing is built, so a hostile file costs one pass."""
+    _check_flow_depth(file, text)
     expanded: dict[str, int] = {}  # anchor -> values under it, aliases expanded
     open_nodes: list[list[Any]] = []  # [anchor, values so far] per open collection
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
@@ -231,6 +232,34 @@ def _check_yaml_shape(file: Path, text: str) -> None:
                     f"{file}: more than {MAX_CONFIG_NODES} values once YAML aliases are "
                     "expanded; refused"
                 )
+
+
+def _check_flow_depth(file: Path, text: str) -> None:
+    """Refuse deeply nested ``[...]``/``{...}`` before PyYAML sees them: its scanner looks
+    ahead to the end of a flow collection, so ten thousand open brackets cost it seconds.
+    Quoted text and comments are skipped; an unquoted bracket counts (over-counting only
+    refuses earlier)."""
+    depth = 0
+    quote = ""
+    previous = "\n"
+    comment = False
+    for char in text:
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_CONFIG_DEPTH:
+                raise ConfigError(f"{file}: nested deeper than {MAX_CONFIG_DEPTH} levels; refused")
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        previous = char
 
 
 def _parse_toml(file: Path, text: str) -> Any:

@@ -258,6 +258,12 @@ _REFUSALS = {
 }
 
 
+_BODY_REFUSALS = {
+    "400": "A body that cannot be read (not JSON)",
+    "413": "A body larger than security.max_body_bytes",
+}
+
+
 def document_access(app: FastAPI) -> None:
     """Add the bearer scheme and the 401/403/429 answers to every guarded operation of the
     OpenAPI document (built once, from the routes registered by then)."""
@@ -288,6 +294,9 @@ def document_access(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 for code, description in _REFUSALS.items():
                     responses.setdefault(code, {"description": description, "content": error})
+                if "requestBody" in operation:
+                    for code, description in _BODY_REFUSALS.items():
+                        responses.setdefault(code, {"description": description})
         app.openapi_schema = schema
         return schema
 
