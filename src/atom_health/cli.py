@@ -268,6 +268,14 @@ def run_integration_tests(
         typer.Option(min=0, max=100, help="Exit 0 when the score is at least this (deploy gate)."),
     ] = None,
     as_json: JsonOption = False,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ATOM_HEALTH_API_KEY",
+            help="API key for a server that needs one (admin, for the refresh tests).",
+            show_envvar=True,
+        ),
+    ] = None,
 ) -> None:
     """Test every integration (or those named): configuration, live probe, every health route's
     body against its schema, latency against the targets, vendor status. Writes a JSON and an
@@ -288,7 +296,10 @@ def run_integration_tests(
 
             running = load_system(config, scheduler=False, database_url="memory://")
             target = stack.enter_context(ThreadedServer(running.web_app())).url
-        client = stack.enter_context(httpx.Client(base_url=target.rstrip("/"), timeout=60))
+        auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        client = stack.enter_context(
+            httpx.Client(base_url=target.rstrip("/"), timeout=60, headers=auth)
+        )
         shown = re.sub(r"//[^/@]*@", "//", target)  # never print credentials in the URL
         try:
             known = known_services(client)
