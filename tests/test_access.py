@@ -322,3 +322,20 @@ def test_the_dashboard_signs_in_with_a_key_then_goes_live(keyed: Served, browser
     assert READ_KEY not in session["value"]
     assert not [e for e in errors if "Content Security Policy" in e]
     page.close()
+
+
+@pytest.mark.parametrize(("page_path", "rendered"), [("/docs", ".opblock"), ("/redoc", "h1")])
+def test_api_docs_render_offline_under_the_csp(
+    keyed: Served, browser: Browser, page_path: str, rendered: str
+) -> None:
+    page = browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(keyed.url) else None)
+    page.goto(keyed.url + page_path)
+    page.wait_for_selector(rendered, timeout=30_000)
+    page.close()
+    # The only outside URL either page names is ReDoc's footer logo, which the CSP blocks.
+    assert [u for u in outside if not u.startswith(("data:", "blob:"))] in (
+        [],
+        ["https://cdn.redoc.ly/redoc/logo-mini.svg"],
+    )

@@ -1,7 +1,7 @@
 """``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), with every script and style served from
-the package: Swagger UI from the ``swagger-ui-bundle`` package, ReDoc's standalone bundle
-vendored in ``web/docs/`` (MIT, licence beside it). No CDN, so they work offline and under
-a CSP with no external source."""
+the package: Swagger UI 5 (``swagger-ui-dist``, Apache-2.0; it renders OpenAPI 3.1) and
+ReDoc 2 (``redoc`` standalone bundle, MIT) vendored in ``web/docs/`` with their licences.
+No CDN, so they work offline and under a CSP with no external source."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 DOCS_ASSETS = Path(__file__).parent / "docs"
 
@@ -31,8 +30,8 @@ _PAGE = """<!doctype html>
 
 SWAGGER_PAGE = _PAGE.format(
     title="atom-health API (Swagger UI)",
-    head='<link rel="stylesheet" href="docs-assets/swagger/swagger-ui.css">\n'
-    '  <script src="docs-assets/swagger/swagger-ui-bundle.js" defer></script>\n'
+    head='<link rel="stylesheet" href="docs-assets/swagger-ui.css">\n'
+    '  <script src="docs-assets/swagger-ui-bundle.js" defer></script>\n'
     '  <script src="docs-assets/swagger-init.js" defer></script>',
     body='<div id="swagger-ui"></div>',
 )
@@ -45,7 +44,6 @@ REDOC_PAGE = _PAGE.format(
 
 
 def add_api_docs(app: FastAPI) -> None:
-    app.mount("/docs-assets/swagger", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
     app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
