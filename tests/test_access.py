@@ -339,3 +339,34 @@ def test_api_docs_render_offline_under_the_csp(
         [],
         ["https://cdn.redoc.ly/redoc/logo-mini.svg"],
     )
+
+
+def test_rate_limits_are_shared_by_replicas_through_redis(
+    environ: dict[str, str], sim_credentials: dict[str, str]
+) -> None:
+    from atom_health.config import HistorySettings, SchedulerSettings, Settings
+    from atom_health.serving import ThreadedServer
+    from atom_health.store import MemoryStore
+    from atom_health.system import HealthSystem
+    from tests.system_services import redis_server
+
+    environ.update(sim_credentials, ATOM_HEALTH_READ_KEY=READ_KEY)
+    with redis_server() as redis:
+        settings = Settings.model_validate(
+            {"security": {"rate_limit": "4/minute", "rate_limit_storage": redis.url}}
+        ).model_copy(
+            update={
+                "history": HistorySettings(database_url="memory://"),
+                "scheduler": SchedulerSettings(enabled=False),
+            }
+        )
+        replicas = [HealthSystem(settings, environ, store=MemoryStore()) for _ in range(2)]
+        with (
+            ThreadedServer(replicas[0].web_app()) as one,
+            ThreadedServer(replicas[1].web_app()) as two,
+        ):
+            codes = [
+                httpx.get(f"{url}/api/integrations/config", headers=bearer(READ_KEY)).status_code
+                for url in (one.url, two.url, one.url, two.url, one.url, two.url)
+            ]
+    assert codes == [200, 200, 200, 200, 429, 429]

@@ -66,10 +66,11 @@ class SecuritySettings(BaseModel):
         description="Requests per client on /api/..., in the limits library's notation "
         "('600/minute', '10/second;600/minute'); empty turns it off",
     )
-    rate_limit_storage: str = Field(
-        default="memory://",
+    rate_limit_storage: str | None = Field(
+        default=None,
         max_length=500,
-        description="limits storage URI: memory:// per process, or redis://host:6379/0 shared",
+        description="limits storage URI: memory:// per process, or redis://host:6379/0 shared "
+        "by replicas. Default: the replicas' Redis (redis_url) when set, else memory://",
     )
     audit_log: bool = Field(
         default=True, description="One JSON line per API request on the atom_health.audit logger"

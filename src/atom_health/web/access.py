@@ -105,12 +105,18 @@ class Access:
     audit: AuditTrail
 
     @classmethod
-    def build(cls, security: SecuritySettings, environ: Mapping[str, str], store: Store) -> Access:
+    def build(
+        cls,
+        security: SecuritySettings,
+        environ: Mapping[str, str],
+        store: Store,
+        redis_url: str | None = None,
+    ) -> Access:
         return cls(
             keys=KeyRing(configured_keys(security, environ)),
             sessions=SessionStore(security.session_hours * 3600),
             policy=AccessPolicy(security.metrics_public, security.refresh_role),
-            limiter=limiter_for(security.rate_limit, security.rate_limit_storage),
+            limiter=limiter_for(security.rate_limit, security.rate_limit_storage, redis_url),
             audit=AuditTrail(store, log_lines=security.audit_log),
         )
 

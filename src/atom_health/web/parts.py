@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the cluster package needs the optional redis extra
 class SystemParts(Protocol):
     settings: Settings
     environ: Mapping[str, str]
+    redis_url: str | None
     monitor: HealthMonitor
     store: Store
     recent: RecentHistory

@@ -1,8 +1,7 @@
 """Inbound rate limits per client, with the ``limits`` library.
 
 Storage is in memory per process by default; a ``redis://`` (or ``rediss://``) storage URI
-shares the counts between replicas (it needs a Redis client library: ``coredis``, or
-``redis`` with ``?implementation=redispy``).
+shares the counts between replicas, through redis-py (the ``redis`` extra).
 """
 
 from __future__ import annotations
@@ -29,12 +28,13 @@ class InboundLimiter:
                 f"security.rate_limit: cannot read {limits!r}; write e.g. '600/minute'"
             ) from None
         scheme = storage_uri.partition("://")[0]
+        options = {"implementation": "redispy"} if scheme.startswith("redis") else {}
         try:
-            storage = storage_from_string(f"async+{storage_uri}")
+            storage = storage_from_string(f"async+{storage_uri}", **options)
         except ConfigurationError:  # the URI may hold a password: never echo it
             raise ConfigError(
                 f"security.rate_limit_storage: {scheme}:// storage is not usable here "
-                "(for Redis, install coredis)"
+                "(for Redis: pip install 'atom-health[redis]')"
             ) from None
         self._limiter = MovingWindowRateLimiter(storage)
 
@@ -52,6 +52,11 @@ class InboundLimiter:
         return float(math.ceil(wait))
 
 
-def limiter_for(limits: str, storage_uri: str) -> InboundLimiter | None:
-    """The limiter for ``security.rate_limit``; None when limits are turned off (empty)."""
-    return InboundLimiter(limits, storage_uri) if limits.strip() else None
+def limiter_for(
+    limits: str, storage_uri: str | None, redis_url: str | None
+) -> InboundLimiter | None:
+    """The limiter for ``security.rate_limit`` (None when turned off: empty), counting in
+    ``storage_uri``, else in the replicas' Redis, else in memory."""
+    if not limits.strip():
+        return None
+    return InboundLimiter(limits, storage_uri or redis_url or "memory://")

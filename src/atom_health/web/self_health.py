@@ -36,7 +36,7 @@ class Part(BaseModel):
 class Readiness(BaseModel):
     ok: bool
     status: str = Field(description="ready or not_ready")
-    checks: dict[str, Part] = Field(description="store, scheduler and engine")
+    checks: dict[str, Part] = Field(description="store, scheduler, engine (and fleet)")
 
 
 async def healthz() -> Alive:
@@ -54,6 +54,13 @@ async def readyz(request: Request) -> Readiness | JSONResponse:
         if getattr(request.app.state, "running", False)
         else Part(ok=False, message="not started, or stopping"),
     }
+    if system.fleet is not None:  # without Redis a replica works alone: still ready
+        state = system.fleet.state()
+        checks["fleet"] = Part(
+            ok=True,
+            message=f"redis {state.redis}; "
+            + ("cooperating" if state.cooperating else "working alone"),
+        )
     ready = all(part.ok for part in checks.values())
     body = Readiness(ok=ready, status="ready" if ready else "not_ready", checks=checks)
     if ready:
