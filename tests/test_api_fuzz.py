@@ -40,7 +40,7 @@ def test_the_whole_api_under_schemathesis(tmp_path: Path, simulator: Simulator, 
         runs = [schemathesis(server.url)]
         if keys:
             runs.append(schemathesis(server.url, f"Authorization: Bearer {ADMIN_KEY}"))
-    for run in runs:
+    for run in runs:  # exit 0: no 5xx, every status documented (401s alone are a warning)
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-        assert "No issues found" in run.stdout
+        assert " passed" in run.stdout
     assert ADMIN_KEY not in server.text()

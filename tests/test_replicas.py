@@ -84,6 +84,7 @@ def fleet_config(tmp_path: Path, webhook: str | None = None) -> Path:
         yaml.safe_dump(
             {
                 "cache_ttl_seconds": 0.5,
+                "refresh_min_interval_seconds": 0,
                 "scheduler": {"interval_seconds": INTERVAL, "initial_spread_seconds": 0.5},
                 "probes": {"vendor_status": False, "deadline_seconds": 2.0},
                 "cluster": {

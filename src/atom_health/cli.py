@@ -425,16 +425,22 @@ def new_key_command(
     ] = None,
 ) -> None:
     """Print a fresh random key, and the config line that grants it (only its SHA-256)."""
-    import hashlib
     import secrets
 
+    from pydantic import TypeAdapter, ValidationError
+
+    from atom_health.config.security import KeyName, key_digest
     from atom_health.web.auth import new_key
 
     chosen = name or f"{role.value}-{secrets.token_hex(3)}"
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", chosen):
-        raise fail(f"invalid key name {chosen!r}: letters, digits, '_', '.', '-' (max 64)")
+    try:
+        TypeAdapter(KeyName).validate_python(chosen)
+    except ValidationError:
+        raise fail(
+            f"invalid key name {chosen!r}: letters, digits, '_', '.', '-' (max 64)"
+        ) from None
     key = new_key()
-    digest = hashlib.sha256(key.encode()).hexdigest()
+    digest = key_digest(key).hex()
     typer.echo(f"key: {key}")
     typer.echo("Keep the key secret; it is not stored anywhere. Add under security.keys:")
     typer.echo(f"  - {{name: {chosen}, role: {role.value}, sha256: {digest}}}")

@@ -1,11 +1,14 @@
 """Inbound rate limits per client, with the ``limits`` library.
 
 Storage is in memory per process by default; a ``redis://`` (or ``rediss://``) storage URI
-shares the counts between replicas, through redis-py (the ``redis`` extra).
+shares the counts between replicas, through redis-py (the ``redis`` extra). While that
+storage cannot be reached, each process counts alone, in memory, as replicas carry on
+alone while Redis is away.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -15,6 +18,8 @@ from limits.errors import ConfigurationError
 from limits.storage import storage_from_string
 
 from atom_health.model.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 class InboundLimiter:
@@ -37,17 +42,40 @@ class InboundLimiter:
                 "(for Redis: pip install 'atom-health[redis]')"
             ) from None
         self._limiter = MovingWindowRateLimiter(storage)
+        self._alone = (
+            None
+            if scheme == "memory"
+            else MovingWindowRateLimiter(storage_from_string("async+memory://"))
+        )
+        self._shared_down = False
 
     async def check(self, client: str) -> float | None:
+        try:
+            wait = await self._check(self._limiter, client)
+        except Exception as exc:  # the shared storage is away: count alone until it is back
+            if self._alone is None:
+                raise
+            if not self._shared_down:
+                log.warning(
+                    "rate-limit storage unreachable (%s); counting in memory", type(exc).__name__
+                )
+                self._shared_down = True
+            return await self._check(self._alone, client)
+        if self._shared_down:
+            log.warning("rate-limit storage reachable again")
+            self._shared_down = False
+        return wait
+
+    async def _check(self, limiter: MovingWindowRateLimiter, client: str) -> float | None:
         refused: list[RateLimitItem] = []
         for item in self._items:
-            if not await self._limiter.hit(item, client):
+            if not await limiter.hit(item, client):
                 refused.append(item)
         if not refused:
             return None
         wait = 1.0
         for item in refused:
-            stats = await self._limiter.get_window_stats(item, client)
+            stats = await limiter.get_window_stats(item, client)
             wait = max(wait, stats.reset_time - time.time())
         return float(math.ceil(wait))
 
