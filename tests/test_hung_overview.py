@@ -33,7 +33,10 @@ def patient(batch_deadline: float = 0.5, cache_ttl: float = 30) -> Settings:
                 "max_retries": 0, "slow_threshold_ms": HANG_SECONDS * 1000}
     )  # fmt: skip
     return Settings(
-        probes=probes, batch_deadline_seconds=batch_deadline, cache_ttl_seconds=cache_ttl
+        probes=probes,
+        batch_deadline_seconds=batch_deadline,
+        cache_ttl_seconds=cache_ttl,
+        refresh_min_interval_seconds=0,  # these tests refresh on purpose
     )
 
 

@@ -379,8 +379,8 @@ async def test_local_rate_budget_protects_the_provider(
     async with make_monitor(settings) as monitor:
         trello = monitor.resolve("trello")
         for _ in range(2):
-            assert (await monitor.prober.probe(trello)).status == "pass"
-        held = await monitor.prober.probe(trello)
+            assert (await monitor.live_prober.probe(trello)).status == "pass"
+        held = await monitor.live_prober.probe(trello)
 
     assert simulator.state("trello")["api_requests"] == 2
     assert held.category == "rate_limited"
