@@ -17,7 +17,7 @@ from tests.served import served
 ADMIN_KEY = "admin-Key-fuzz-0123456789ABCdef"
 
 
-def schemathesis(url: str, *headers: str) -> subprocess.CompletedProcess[str]:
+def schemathesis(url: str, workdir: Path, *headers: str) -> subprocess.CompletedProcess[str]:
     command = [
         str(Path(sys.executable).parent / "st"), "run", f"{url}/openapi.json",
         "--checks", "not_a_server_error,status_code_conformance",
@@ -27,7 +27,8 @@ def schemathesis(url: str, *headers: str) -> subprocess.CompletedProcess[str]:
     ]  # fmt: skip
     for header in headers:
         command += ["-H", header]
-    return subprocess.run(command, capture_output=True, text=True, timeout=240)
+    # In a temporary folder: schemathesis keeps a cache in its working directory.
+    return subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=workdir)
 
 
 @pytest.mark.parametrize("keys", [False, True], ids=["no keys", "keys"])
@@ -37,9 +38,9 @@ def test_the_whole_api_under_schemathesis(tmp_path: Path, simulator: Simulator, 
         env["ATOM_HEALTH_ADMIN_KEY"] = ADMIN_KEY
     config = {"security": {"rate_limit": "100000/minute"}}
     with served(tmp_path, env, config) as server:
-        runs = [schemathesis(server.url)]
+        runs = [schemathesis(server.url, tmp_path)]
         if keys:
-            runs.append(schemathesis(server.url, f"Authorization: Bearer {ADMIN_KEY}"))
+            runs.append(schemathesis(server.url, tmp_path, f"Authorization: Bearer {ADMIN_KEY}"))
     for run in runs:  # exit 0: no 5xx, every status documented (401s alone are a warning)
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
         assert " passed" in run.stdout
