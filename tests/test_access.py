@@ -279,7 +279,8 @@ def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, simulator: Simu
 def test_no_key_on_a_non_loopback_address_refuses_to_start() -> None:
     env = {k: v for k, v in os.environ.items() if k not in KEYS}
     result = subprocess.run(
-        [sys.executable, "-m", "atom_health", "serve", "--host", "0.0.0.0", "--port", "1"],
+        [sys.executable, "-m", "atom_health", "serve", "--host", "0.0.0.0", "--port", "1",
+         "--database-url", "memory://"],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2

@@ -127,7 +127,9 @@ def test_an_expired_result_goes_back_to_the_engine(
     from tests.conftest import FAST_PROBES
 
     environ.update(sim_credentials)
-    monitor = make_monitor(Settings(probes=FAST_PROBES, cache_ttl_seconds=0))
+    monitor = make_monitor(
+        Settings(probes=FAST_PROBES, cache_ttl_seconds=0, refresh_min_interval_seconds=0)
+    )
     system = HealthSystem(
         monitor.settings, environ, monitor=monitor, store=MemoryStore(), scheduler=False
     )

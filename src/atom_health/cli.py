@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from atom_health.config import CONFIG_ENV_VAR, ConfigError, Role, load_settings
+from atom_health.config import CONFIG_ENV_VAR, ConfigError, Role, Settings, load_settings
 from atom_health.config.security import ADMIN_KEY_ENV_VAR, READ_KEY_ENV_VAR
 from atom_health.model.results import ConfigurationReport, Overview, Status
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
@@ -68,6 +68,13 @@ def status_text(status: Status) -> Text:
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def load_config(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
 
 
 def load_monitor(config: Path | None) -> HealthMonitor:
@@ -134,9 +141,27 @@ def serve(
     insecure_no_auth: InsecureOption = False,
 ) -> None:
     """Serve the API (docs at /docs, metrics at /metrics) and the dashboard, and run the scheduler."""
+    refuse_open_network_without_keys(load_config(config), os.environ, host, insecure_no_auth)
     # --no-scheduler turns it off; otherwise the config file decides (default on).
     system = load_system(config, None if scheduler else False, database_url)
     run_server(system, host, port, log_level=log_level, insecure_no_auth=insecure_no_auth)
+
+
+def refuse_open_network_without_keys(
+    settings: Settings, environ: Mapping[str, str], host: str, insecure_no_auth: bool
+) -> None:
+    """Exit 2 before serving a non-loopback address with no API key configured."""
+    from atom_health.config.security import configured_keys
+    from atom_health.web.hardening import is_loopback
+
+    if insecure_no_auth or is_loopback(host) or configured_keys(settings.security, environ):
+        return
+    raise fail(
+        f"refusing to serve {host} with no API key: anyone who can reach it could use "
+        f"the API. Set {READ_KEY_ENV_VAR} and/or {ADMIN_KEY_ENV_VAR}, or list keys under "
+        "security.keys in the config file (atom-health keys new), or pass "
+        "--insecure-no-auth"
+    )
 
 
 def run_server(
@@ -148,18 +173,9 @@ def run_server(
     ready: Callable[[str, Overview], None] | None = None,
     insecure_no_auth: bool = False,
 ) -> None:
-    from atom_health.config.security import configured_keys
     from atom_health.runner import StartError, serve_system
-    from atom_health.web.hardening import is_loopback
 
-    keys = configured_keys(system.settings.security, system.environ)
-    if not keys and not is_loopback(host) and not insecure_no_auth:
-        raise fail(
-            f"refusing to serve {host} with no API key: anyone who can reach it could use "
-            f"the API. Set {READ_KEY_ENV_VAR} and/or {ADMIN_KEY_ENV_VAR}, or list keys under "
-            "security.keys in the config file (atom-health keys new), or pass "
-            "--insecure-no-auth"
-        )
+    refuse_open_network_without_keys(system.settings, system.environ, host, insecure_no_auth)
     try:
         serve_system(system, host, port, ready=ready, log_level=log_level)
     except StartError as exc:
@@ -183,6 +199,7 @@ def system(
     Waits until it is ready, runs a first round of checks, prints the dashboard URL and a
     summary table, and stops cleanly on Ctrl-C or SIGTERM (exit 0).
     """
+    refuse_open_network_without_keys(load_config(config), os.environ, host, insecure_no_auth)
     system = load_system(config, database_url=database_url)
     run_server(system, host, port, ready=print_ready, insecure_no_auth=insecure_no_auth)
 

@@ -233,9 +233,9 @@ class HealthMonitor:
             if fresh or (stale_ok and not refresh):
                 if not fresh:
                     self._start(integration, configuration, fingerprint, refresh)
-                return cached.result.model_copy(
-                    update={"cached": True, "age_seconds": round(age, 3)}
-                )
+                # A refresh held back by the window says how old the answer is.
+                update = {"cached": True, "age_seconds": round(age, 3) if refresh else None}
+                return cached.result.model_copy(update=update)
         return await asyncio.shield(
             self._start(integration, configuration, fingerprint, refresh, scheduled)
         )
@@ -298,7 +298,8 @@ class HealthMonitor:
                 age = max(0.0, (utc_now() - shared.timestamp).total_seconds())
                 if not refresh or age < self._reuse_for(integration, refresh):
                     self.adopt(shared)
-                    return shared.model_copy(update={"cached": True, "age_seconds": round(age, 3)})
+                    held = round(age, 3) if refresh else None
+                    return shared.model_copy(update={"cached": True, "age_seconds": held})
         return await self.fleet.once(integration.id, live, fits)
 
     def adopt(self, result: ServiceHealth) -> None:

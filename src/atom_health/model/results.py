@@ -153,7 +153,9 @@ class ServiceHealth(BaseModel):
         "this is its last known result",
     )
     age_seconds: float | None = Field(
-        default=None, description="How old a result served from the cache is, in seconds"
+        default=None,
+        description="How old the result is, in seconds, when a refresh inside the refresh "
+        "window was answered with the newest result instead of a new check",
     )
 
 
