@@ -24,6 +24,8 @@ from atom_health.serving import free_port
 from atom_health.simulator import Simulator
 
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
+# Latency targets no machine misses, so outcomes never depend on its speed or load.
+ANY_SPEED = ["--config-target-ms", "600000", "--probe-target-ms", "600000"]
 
 
 @contextmanager
@@ -113,7 +115,8 @@ def sim_process_env(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> No
 def test_test_command_reports_scores_and_exit_codes(tmp_path: Path, simulator: Simulator) -> None:
     simulator.set_fault("slack", "reject")
     runner = CliRunner()
-    reports = ["--json-report", str(tmp_path / "r.json"), "--html-report", str(tmp_path / "r.html")]
+    reports = ["--json-report", str(tmp_path / "r.json"), "--html-report", str(tmp_path / "r.html"),
+               *ANY_SPEED]  # fmt: skip
 
     failing = runner.invoke(app, ["test", *reports])
     gated = runner.invoke(app, ["test", *reports, "--fail-under", "90"])
@@ -142,7 +145,7 @@ def test_report_json_schema_and_score_arithmetic(tmp_path: Path, simulator: Simu
     json_path, html_path = tmp_path / "r.json", tmp_path / "r.html"
 
     result = CliRunner().invoke(
-        app, ["test", "--json-report", str(json_path), "--html-report", str(html_path)]
+        app, ["test", "--json-report", str(json_path), "--html-report", str(html_path), *ANY_SPEED]
     )
 
     assert result.exit_code == 1
@@ -163,9 +166,26 @@ def test_report_json_schema_and_score_arithmetic(tmp_path: Path, simulator: Simu
     assert report.failed == 1
     assert any("SLACK_BOT_TOKEN" in line for line in report.recommendations)
     assert {c.name for c in slack.tests} >= {
-        "configuration complete", "live probe", "route /api/{}/health", "route /api/v2/health/health/{}",
+        "configuration complete", "live probe", "route /api/{service}/health", "route /api/v2/health/health/{service}",
         "configuration check latency", "probe latency", "vendor status",
     }  # fmt: skip
+
+
+@pytest.mark.usefixtures("sim_process_env")
+def test_answers_over_the_latency_targets_fail_with_advice(tmp_path: Path) -> None:
+    reports = ["--json-report", str(tmp_path / "r.json"), "--html-report", str(tmp_path / "r.html")]
+
+    result = CliRunner().invoke(
+        app, ["test", "zoom", *reports, "--config-target-ms", "0", "--probe-target-ms", "0"]
+    )
+
+    assert result.exit_code == 1
+    report = TestReport.model_validate_json((tmp_path / "r.json").read_text())
+    outcomes = {case.name: case.outcome for case in report.integrations[0].tests}
+    assert outcomes["configuration check latency"] == "fail"  # nothing answers in under 0 ms
+    assert outcomes["probe latency"] == "fail"
+    assert outcomes["live probe"] == "pass"
+    assert any("the server itself is slow" in line for line in report.recommendations)
 
 
 @pytest.mark.usefixtures("sim_process_env")

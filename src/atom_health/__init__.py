@@ -1,9 +1,14 @@
 """atom-health: can each third-party integration work right now, and if not, why?"""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from atom_health._version import __version__
-from atom_health.monitor import HealthMonitor, UnknownIntegrationError
+
+if TYPE_CHECKING:
+    from atom_health.monitor import HealthMonitor, UnknownIntegrationError
+    from atom_health.sync import check_all_integrations_health, check_integration_health
 
 __all__ = [
     "HealthMonitor",
@@ -13,12 +18,18 @@ __all__ = [
     "check_integration_health",
 ]
 
+_ENGINE = {"HealthMonitor", "UnknownIntegrationError"}
 _SYNC = {"check_integration_health", "check_all_integrations_health"}
 
 
 def __getattr__(name: str) -> Any:
-    """The synchronous API (:mod:`atom_health.sync`) loads on first use: it wires a whole
-    engine, which ``import atom_health`` alone should not pay for."""
+    """The engine and the synchronous API (:mod:`atom_health.sync`, which wires a whole
+    engine) load on first use: every module of ours runs this package first, and the model at
+    the bottom, or the client, must not load the engine above them."""
+    if name in _ENGINE:
+        from atom_health import monitor
+
+        return getattr(monitor, name)
     if name in _SYNC:
         from atom_health import sync
 

@@ -284,6 +284,13 @@ def run_integration_tests(
         float | None,
         typer.Option(min=0, max=100, help="Exit 0 when the score is at least this (deploy gate)."),
     ] = None,
+    config_target_ms: Annotated[
+        float,
+        typer.Option(min=0, help="A configuration check (one route) must answer within this."),
+    ] = 10.0,
+    probe_target_ms: Annotated[
+        float, typer.Option(min=0, help="A live probe must answer within this.")
+    ] = 500.0,
     as_json: JsonOption = False,
     api_key: Annotated[
         str | None,
@@ -304,7 +311,12 @@ def run_integration_tests(
     from rich.progress import Progress
 
     from atom_health.report.html import render_html
-    from atom_health.report.tester import known_services, run_tests
+    from atom_health.report.tester import (
+        LatencyTargets,
+        known_services,
+        resolve_services,
+        run_tests,
+    )
 
     with ExitStack() as stack:
         target = url
@@ -322,14 +334,13 @@ def run_integration_tests(
             known = known_services(client)
         except httpx.HTTPError as exc:
             raise fail(f"cannot reach atom-health at {shown} ({type(exc).__name__})") from None
-        chosen = [name.lower() for name in services] if services else known
-        unknown = [name for name in chosen if name not in known and name != "google-drive"]
+        chosen, unknown = resolve_services(client, services) if services else (known, [])
         if unknown:
             raise fail(f"Unknown integration: {', '.join(unknown)} (known: {', '.join(known)})")
-        chosen = ["googledrive" if name == "google-drive" else name for name in chosen]
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("Testing integrations", total=len(chosen))
-            report = run_tests(client, chosen, shown, lambda _: progress.advance(task))
+            targets = LatencyTargets(config_target_ms, probe_target_ms)
+            report = run_tests(client, chosen, shown, lambda _: progress.advance(task), targets)
     json_report.write_text(report.model_dump_json(indent=2), encoding="utf-8")
     html_report.write_text(render_html(report), encoding="utf-8")
     if as_json:

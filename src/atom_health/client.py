@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
+from atom_health.model import routes as paths
 from atom_health.model.results import (
     ConfigurationReport,
     HistoryPage,
@@ -31,6 +31,7 @@ from atom_health.model.results import (
     ServiceSummary,
     Status,
 )
+from atom_health.services.retry import Backoff
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -50,8 +51,40 @@ def _headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def _history_params(since: datetime | None, until: datetime | None, status: Status | None,
-                    limit: int, offset: int) -> dict[str, Any]:  # fmt: skip
+@dataclass(frozen=True)
+class _Call(Generic[M]):
+    """One API request and the model of its answer: shared by the sync and async clients."""
+
+    path: str
+    params: dict[str, Any]
+    model: type[M]
+
+
+def _flags(check_api: bool, refresh: bool) -> dict[str, Any]:
+    return {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
+
+
+def _service_call(name: str, check_api: bool, refresh: bool) -> _Call[ServiceHealth]:
+    return _Call(
+        paths.SERVICE_HEALTH.format(service=name), _flags(check_api, refresh), ServiceHealth
+    )
+
+
+def _overview_call(check_api: bool, refresh: bool) -> _Call[Overview]:
+    return _Call(paths.OVERVIEW, _flags(check_api, refresh), Overview)
+
+
+_CONFIGURATION_CALL = _Call(paths.CONFIGURATION, {}, ConfigurationReport)
+
+
+def _history_call(
+    name: str,
+    since: datetime | None,
+    until: datetime | None,
+    status: Status | None,
+    limit: int,
+    offset: int,
+) -> _Call[HistoryPage]:
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     if since is not None:
         params["since"] = since.isoformat()
@@ -59,35 +92,7 @@ def _history_params(since: datetime | None, until: datetime | None, status: Stat
         params["until"] = until.isoformat()
     if status is not None:
         params["status"] = status.value
-    return params
-
-
-@dataclass(frozen=True)
-class _Call:
-    """One API request and the model of its answer: shared by the sync and async clients."""
-
-    path: str
-    params: dict[str, Any]
-    model: type[BaseModel]
-
-
-def _flags(check_api: bool, refresh: bool) -> dict[str, Any]:
-    return {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
-
-
-def _service_call(name: str, check_api: bool, refresh: bool) -> _Call:
-    return _Call(f"/api/{name}/health", _flags(check_api, refresh), ServiceHealth)
-
-
-def _overview_call(check_api: bool, refresh: bool) -> _Call:
-    return _Call("/api/integrations/health", _flags(check_api, refresh), Overview)
-
-
-_CONFIGURATION_CALL = _Call("/api/integrations/config", {}, ConfigurationReport)
-
-
-def _history_call(name: str, params: dict[str, Any]) -> _Call:
-    return _Call(f"/api/integrations/{name}/history", params, HistoryPage)
+    return _Call(paths.HISTORY.format(service=name), params, HistoryPage)
 
 
 def _parse(response: httpx.Response, model: type[M]) -> M:
@@ -98,19 +103,6 @@ def _parse(response: httpx.Response, model: type[M]) -> M:
             body = response.text
         raise HealthClientError(response.status_code, body)
     return model.model_validate_json(response.content)
-
-
-class _Changes:
-    """Tells which services changed status between two overviews."""
-
-    def __init__(self) -> None:
-        self.last: dict[str, Status] = {}
-
-    def changed(self, overview: Overview) -> list[str]:
-        now = {name: line.status for name, line in overview.services.items()}
-        different = [name for name, status in now.items() if self.last.get(name) != status]
-        self.last = now
-        return different
 
 
 class HealthClient:
@@ -133,20 +125,17 @@ class HealthClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _get(self, call: _Call) -> Any:
+    def _get(self, call: _Call[M]) -> M:
         return _parse(self._http.get(call.path, params=call.params), call.model)
 
     def service(self, name: str, *, check_api: bool = True, refresh: bool = False) -> ServiceHealth:
-        result: ServiceHealth = self._get(_service_call(name, check_api, refresh))
-        return result
+        return self._get(_service_call(name, check_api, refresh))
 
     def overview(self, *, check_api: bool = True, refresh: bool = False) -> Overview:
-        result: Overview = self._get(_overview_call(check_api, refresh))
-        return result
+        return self._get(_overview_call(check_api, refresh))
 
     def configuration(self) -> ConfigurationReport:
-        result: ConfigurationReport = self._get(_CONFIGURATION_CALL)
-        return result
+        return self._get(_CONFIGURATION_CALL)
 
     def history(
         self,
@@ -158,10 +147,7 @@ class HealthClient:
         limit: int = 100,
         offset: int = 0,
     ) -> HistoryPage:
-        params = _history_params(since, until, status, limit, offset)
-        return _parse(
-            self._http.get(f"/api/integrations/{name}/history", params=params), HistoryPage
-        )
+        return self._get(_history_call(name, since, until, status, limit, offset))
 
     def watch(
         self,
@@ -179,6 +165,40 @@ class HealthClient:
         )
 
 
+class _Watch:
+    """What one watch remembers between polls: the last statuses, and failures in a row."""
+
+    def __init__(self, services: Iterable[str] | None, interval: float, changes_only: bool):
+        self.services = set(services) if services is not None else None
+        self.interval = interval
+        self.changes_only = changes_only
+        self.errors = 0
+        self._failures = 0
+        self._backoff = Backoff(base=0.5, cap=max(interval, 30.0))
+        self._last: dict[str, Status] = {}
+
+    def failed(self, exc: Exception) -> float:
+        """Seconds to wait before polling again after a failed poll."""
+        self.errors += 1
+        delay = self._backoff.delay(self._failures)
+        self._failures += 1
+        log.warning("watch: %s; retrying in %.1f s", type(exc).__name__, delay)
+        return delay
+
+    def lines(self, overview: Overview) -> list[tuple[str, ServiceSummary]]:
+        """The (service, line) pairs to report from a fresh overview."""
+        self._failures = 0
+        now = {name: line.status for name, line in overview.services.items()}
+        changed = [name for name, status in now.items() if self._last.get(name) != status]
+        self._last = now
+        names = changed if self.changes_only else list(overview.services)
+        return [
+            (name, overview.services[name])
+            for name in names
+            if self.services is None or name in self.services
+        ]
+
+
 class Watcher:
     """A running ``watch``; :meth:`stop` ends it cleanly."""
 
@@ -193,14 +213,20 @@ class Watcher:
         changes_only: bool,
     ) -> None:
         self.callback = callback
-        self.services = set(services) if services is not None else None
-        self.interval = interval
-        self.changes_only = changes_only
-        self.errors = 0
+        self._watch = _Watch(services, interval, changes_only)
         self._client = HealthClient(base_url, api_key, timeout)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="atom-health-watch", daemon=True)
         self._thread.start()
+
+    @property
+    def errors(self) -> int:
+        """Polls that failed (network errors, server errors) since the watch began."""
+        return self._watch.errors
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -208,32 +234,19 @@ class Watcher:
         self._client.close()
 
     def _run(self) -> None:
-        changes = _Changes()
-        backoff = 0.5
+        watch = self._watch
         while not self._stop.is_set():
             try:
                 overview = self._client.overview()
             except (httpx.HTTPError, HealthClientError) as exc:
-                self.errors += 1
-                log.warning("watch: %s; retrying in %.1f s", type(exc).__name__, backoff)
-                self._stop.wait(backoff + random.uniform(0, backoff / 2))
-                backoff = min(backoff * 2, max(self.interval, 30.0))
+                self._stop.wait(watch.failed(exc))
                 continue
-            backoff = 0.5
-            for name in _selected(overview, changes, self.services, self.changes_only):
+            for name, line in watch.lines(overview):
                 try:
-                    self.callback(name, overview.services[name])
+                    self.callback(name, line)
                 except Exception as exc:  # a broken callback must not end the watch
                     log.error("watch callback failed: %s", type(exc).__name__)
-            self._stop.wait(self.interval)
-
-
-def _selected(
-    overview: Overview, changes: _Changes, services: set[str] | None, changes_only: bool
-) -> list[str]:
-    changed = changes.changed(overview)
-    names = changed if changes_only else list(overview.services)
-    return [name for name in names if services is None or name in services]
+            self._stop.wait(watch.interval)
 
 
 class AsyncHealthClient:
@@ -254,18 +267,19 @@ class AsyncHealthClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    async def _get(self, call: _Call[M]) -> M:
+        return _parse(await self._http.get(call.path, params=call.params), call.model)
+
     async def service(
         self, name: str, *, check_api: bool = True, refresh: bool = False
     ) -> ServiceHealth:
-        params = {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
-        return _parse(await self._http.get(f"/api/{name}/health", params=params), ServiceHealth)
+        return await self._get(_service_call(name, check_api, refresh))
 
     async def overview(self, *, check_api: bool = True, refresh: bool = False) -> Overview:
-        params = {"check_api": str(check_api).lower(), "refresh": str(refresh).lower()}
-        return _parse(await self._http.get("/api/integrations/health", params=params), Overview)
+        return await self._get(_overview_call(check_api, refresh))
 
     async def configuration(self) -> ConfigurationReport:
-        return _parse(await self._http.get("/api/integrations/config"), ConfigurationReport)
+        return await self._get(_CONFIGURATION_CALL)
 
     async def history(
         self,
@@ -277,10 +291,7 @@ class AsyncHealthClient:
         limit: int = 100,
         offset: int = 0,
     ) -> HistoryPage:
-        params = _history_params(since, until, status, limit, offset)
-        return _parse(
-            await self._http.get(f"/api/integrations/{name}/history", params=params), HistoryPage
-        )
+        return await self._get(_history_call(name, since, until, status, limit, offset))
 
     async def watch(
         self,
@@ -290,20 +301,16 @@ class AsyncHealthClient:
         changes_only: bool = False,
     ) -> None:
         """Like :meth:`HealthClient.watch`, as a coroutine: cancel its task to stop it."""
-        changes, wanted = _Changes(), set(services) if services is not None else None
-        backoff = 0.5
+        watch = _Watch(services, interval, changes_only)
         while True:
             try:
                 overview = await self.overview()
             except (httpx.HTTPError, HealthClientError) as exc:
-                log.warning("watch: %s; retrying in %.1f s", type(exc).__name__, backoff)
-                await asyncio.sleep(backoff + random.uniform(0, backoff / 2))
-                backoff = min(backoff * 2, max(interval, 30.0))
+                await asyncio.sleep(watch.failed(exc))
                 continue
-            backoff = 0.5
-            for name in _selected(overview, changes, wanted, changes_only):
+            for name, line in watch.lines(overview):
                 try:
-                    outcome = callback(name, overview.services[name])
+                    outcome = callback(name, line)
                     if asyncio.iscoroutine(outcome):
                         await outcome
                 except Exception as exc:  # a broken callback must not end the watch

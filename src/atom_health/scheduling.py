@@ -96,7 +96,6 @@ class Scheduler:
         self.sharing = sharing
         self.watcher = ConfigurationWatcher()
         self.lag_seconds = 0.0
-        self.rounds = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._due: dict[str, float] = {}
@@ -153,8 +152,6 @@ class Scheduler:
                 task = asyncio.create_task(self.run_check(name))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            if ready:
-                self.rounds += 1
             await asyncio.sleep(max(0.0, min(due.values(), default=now + 1.0) - loop.time()))
 
     async def run_check(self, name: str) -> None:

@@ -175,10 +175,6 @@ class ProbeSpec(_Spec):
     def evidence(self) -> Evidence:
         return Evidence.client if self.grant and self.grant.check_only else Evidence.full
 
-    @property
-    def needs_base_url(self) -> bool:
-        return self.request is not None
-
     def variables(self) -> list[str]:
         """Every canonical variable this probe reads, in order, without repeats."""
         names = [

@@ -70,9 +70,6 @@ class TokenCache:
         margin = min(REFRESH_MARGIN, lifetime / 10)
         self._tokens[key] = _Token(value, self._clock() + lifetime - margin)
 
-    def drop(self, key: str) -> None:
-        self._tokens.pop(key, None)
-
 
 async def request_grant(
     service: IntegrationService,

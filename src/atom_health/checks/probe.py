@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from atom_health.catalog.model import Integration
+from atom_health.catalog.model import Integration, env_prefix
 from atom_health.catalog.probe_spec import PLACEHOLDER, ProbeSpec, RequestSpec
 from atom_health.checks import dialects
 from atom_health.checks.dialects.answer import body_of, lookup, scope_names
@@ -154,7 +154,7 @@ class _ProbeRun:
 
     @property
     def base_url_setting(self) -> str:
-        return f"ATOM_HEALTH_{self.integration.id.upper().replace('-', '_')}_BASE_URL"
+        return env_prefix(self.integration.id) + "BASE_URL"
 
     async def run(
         self,

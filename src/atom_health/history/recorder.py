@@ -16,9 +16,11 @@ from collections.abc import Sequence
 from atom_health.history.analytics import IncidentTracker
 from atom_health.model.history import CheckRecord, ConfigEvent, Incident
 from atom_health.model.results import ServiceHealth
+from atom_health.services.retry import Backoff
 from atom_health.store.base import Store
 
 log = logging.getLogger(__name__)
+WRITE_BACKOFF = Backoff(base=0.5, cap=30.0)  # a database that fails is retried at this pace
 
 _Item = CheckRecord | ConfigEvent | threading.Event
 
@@ -102,7 +104,7 @@ class Recorder:
             incident = self._tracker.observe(record)
             if incident is not None:
                 changed[id(incident)] = incident
-        delay = 0.5
+        failures = 0
         while records or events or changed:
             try:
                 self.store.add_results(records)
@@ -110,11 +112,12 @@ class Recorder:
                 self.store.add_config_events(events)
             except Exception as exc:  # keep the batch and try again: nothing is dropped
                 self.failures += 1
+                delay = WRITE_BACKOFF.delay(failures)
+                failures += 1
                 log.error(
                     "writing history failed (%s); retrying in %.1f s", type(exc).__name__, delay
                 )
                 time.sleep(delay)
-                delay = min(delay * 2, 30.0)
                 continue
             self.written += len(records)
             break

@@ -25,7 +25,6 @@ from atom_health.model.results import Category
 
 USER_AGENT = f"atom-health/{__version__}"
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
-RETRYABLE_STATUSES = frozenset({500, 502, 503, 504, 529})
 
 
 def create_session(connections: int = 200) -> aiohttp.ClientSession:

@@ -47,6 +47,11 @@ class Simulator(ThreadedServer):
     def reset(self) -> None:
         httpx.post(f"{self.url}/_admin/reset").raise_for_status()
 
+    def peak_in_flight(self) -> int:
+        """The most provider requests it has held at once since the last reset."""
+        peak: int = httpx.get(f"{self.url}/_admin/state").json()["peak_in_flight"]
+        return peak
+
     def state(self, provider: str) -> dict[str, Any]:
         providers: dict[str, Any] = httpx.get(f"{self.url}/_admin/state").json()["providers"]
         return dict(providers[provider])

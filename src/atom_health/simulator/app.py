@@ -45,24 +45,32 @@ _RESET_FILTER = _QuietSimulatedReset()
 
 
 class Simulation:
-    """The mutable world: faults, counters, issued tokens, added latency."""
+    """The mutable world: faults, counters, issued tokens, added latency, and how many
+    provider requests are in flight at once (``peak_in_flight``: the most since the reset)."""
 
     def __init__(self) -> None:
         self.accounts = Accounts()
         self.states: dict[str, ProviderState] = {p: ProviderState() for p in PROVIDERS}
         self.counters: dict[str, ProviderCounters] = {p: ProviderCounters() for p in PROVIDERS}
         self.latency_ms = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._routes = {p.id: _compile(p) for p in PROVIDERS.values()}
 
     def reset(self, provider: str | None = None) -> None:
+        """One provider's faults, counters and tokens; with no provider, the whole world."""
         for pid in [provider] if provider else list(PROVIDERS):
             self.states[pid] = ProviderState()
             self.counters[pid] = ProviderCounters()
             self.accounts.revoke(pid)
+        if provider is None:
+            self.latency_ms = 0
+            self.peak_in_flight = self.in_flight
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "latency_ms": self.latency_ms,
+            "peak_in_flight": self.peak_in_flight,
             "providers": {
                 pid: {**self.states[pid].model_dump(mode="json"), **self.counters[pid].model_dump()}
                 for pid in PROVIDERS
@@ -129,15 +137,20 @@ async def provider_endpoint(request: Request) -> Response:
         counters.token_requests += 1
     else:
         counters.api_requests += 1
-    if sim.latency_ms:
-        await asyncio.sleep(sim.latency_ms / 1000)
-    state = sim.take_fault(provider.id, is_token)
-    if state is not None:
-        faulted = await apply_fault(request, provider, state)
-        if faulted is not None:
-            return faulted
-    request.scope["path_params"] = {**request.path_params, **params}
-    response = await handler(request, sim.accounts)
+    sim.in_flight += 1
+    sim.peak_in_flight = max(sim.peak_in_flight, sim.in_flight)
+    try:
+        if sim.latency_ms:
+            await asyncio.sleep(sim.latency_ms / 1000)
+        state = sim.take_fault(provider.id, is_token)
+        if state is not None:
+            faulted = await apply_fault(request, provider, state)
+            if faulted is not None:
+                return faulted
+        request.scope["path_params"] = {**request.path_params, **params}
+        response = await handler(request, sim.accounts)
+    finally:
+        sim.in_flight -= 1
     return decorate(provider, response, state, is_token)
 
 

@@ -1,8 +1,10 @@
 """Each provider as the simulator plays it: valid credentials, endpoints, and answer shapes.
 
-Shapes follow ``shared/reference/provider-api-facts.md`` and the providers' OpenAPI
-descriptions: the identity (ping) endpoint, the OAuth token endpoint, the error bodies
-for a refused credential, a missing permission and rate limiting, and the status feed.
+Shapes follow the providers' public API documentation and OpenAPI descriptions: the
+identity (ping) endpoint, the OAuth token endpoint, the error bodies for a refused
+credential, a missing permission and rate limiting, and the status feed. The facts used are
+summarised per provider in ``provider-api-facts.md``, which is kept outside this repository,
+beside it: ``../shared/reference/provider-api-facts.md`` from the repository's root.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from atom_health.catalog.model import env_prefix
 
 # Valid credentials of the simulated accounts (test values, not secrets of anyone's).
 CREDENTIALS: dict[str, str] = {
@@ -614,7 +618,7 @@ def environment(url: str) -> dict[str, str]:
     """Every variable that points atom-health at a simulator on ``url``, with valid credentials."""
     env = dict(CREDENTIALS)
     for provider in PROVIDERS.values():
-        prefix = f"ATOM_HEALTH_{provider.id.upper()}_"
+        prefix = env_prefix(provider.id)
         root = f"{url}/{provider.id}"
         env[prefix + "BASE_URL"] = root + provider.base_path
         env[prefix + "STATUS_URL"] = root + "/status"

@@ -5,8 +5,6 @@ from __future__ import annotations
 from atom_health.store.base import Store
 from atom_health.store.memory import MemoryStore
 
-DEFAULT_DATABASE_URL = "sqlite:///atom-health.db"
-
 
 def open_store(url: str) -> Store:
     """``memory://`` for an in-memory store; any SQLAlchemy URL (sqlite, postgresql) otherwise."""
@@ -17,4 +15,4 @@ def open_store(url: str) -> Store:
     return SqlStore(url)
 
 
-__all__ = ["DEFAULT_DATABASE_URL", "MemoryStore", "Store", "open_store"]
+__all__ = ["MemoryStore", "Store", "open_store"]

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from atom_health.history import queries
 from atom_health.history.recent import with_recent_history
+from atom_health.model import routes as paths
 from atom_health.model.results import (
     AlertsReport,
     ConfigEventsReport,
@@ -319,15 +320,7 @@ def add_routes(router: APIRouter | FastAPI) -> None:
         responses=_UNKNOWN,
         tags=[HEALTH_TAG],
     )
-    for path in (
-        "/api/v2/health/health/all",
-        "/api/v2/health/health/summary",
-        "/api/enhanced/health/overview",
-    ):
+    for path in paths.OVERVIEW_ALIASES:
         _alias(router, path, overview, Overview)
-    for path in (
-        "/api/integrations/{service}/health",
-        "/api/v2/health/health/{service}",
-        "/api/enhanced/integrations/{service}/health",
-    ):
+    for path in paths.SERVICE_HEALTH_ALIASES:
         _alias(router, path, service_health, ServiceHealth, responses=_UNKNOWN)
