@@ -73,7 +73,7 @@ def test_a_failing_provider_does_not_stop_the_others(
 
     assert stored(client, "slack") >= start["slack"] + 3
     wait_for(lambda: client.get("/api/stripe/health").json()["checks"]["api_access"]["category"]
-             == "timeout")  # fmt: skip
+             == "timeout", timeout=30)  # fmt: skip
 
 
 def test_configuration_changes_are_recorded_by_name(
