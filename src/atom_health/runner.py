@@ -8,6 +8,7 @@ and the process exits 0.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -74,6 +75,9 @@ def serve_system(
                 await serving
                 raise StartError(f"could not start on {host}:{port}")
             await asyncio.sleep(0.02)
+        # Everything built at start lives as long as the process: out of the collector's
+        # sight, a full collection stops the event loop for ~1 ms instead of ~60 ms.
+        gc.freeze()
         if ready is not None and not server.should_exit:
             # A replica joining a fleet shows the fleet's fresh results, not a check of its own.
             overview = await system.monitor.overview(refresh=system.fleet is None)
