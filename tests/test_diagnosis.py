@@ -129,25 +129,39 @@ async def test_slack_wrong_token_type_is_permission_denied(
     assert "not_allowed_token_type" in api.message
 
 
+# provider -> (the scopes its simulated token was granted, a needed scope it lacks)
+GRANTED = {
+    "github": (["read:user", "repo"], "admin:org"),
+    "slack": (["chat:write", "channels:read", "users:read"], "files:write"),
+}
+
+
+@pytest.mark.parametrize("service", list(GRANTED))
 async def test_needed_scopes_not_granted_are_named(
-    make_monitor: object, simulator: Simulator
+    make_monitor: object, simulator: Simulator, service: str
 ) -> None:
+    granted, lacking = GRANTED[service]
+    needed = [granted[0], lacking]
     settings = Settings.model_validate(
-        {
-            "probes": FAST_PROBES.model_dump(),
-            "integrations": {"github": {"needed_scopes": ["repo", "admin:org"]}},
-        }
+        {"probes": FAST_PROBES.model_dump(), "integrations": {service: {"needed_scopes": needed}}}
+    )
+    enough = Settings.model_validate(
+        {"probes": FAST_PROBES.model_dump(), "integrations": {service: {"needed_scopes": granted}}}
     )
 
-    result = await check(make_monitor(settings), "github")  # type: ignore[operator]
+    result = await check(make_monitor(settings), service)  # type: ignore[operator]
+    fine = await check(make_monitor(enough), service)  # type: ignore[operator]
 
     api = result.checks.api_access
     assert api.scopes is not None
-    assert api.scopes.granted == ["read:user", "repo"]
-    assert api.scopes.needed == ["repo", "admin:org"]
-    assert api.scopes.missing == ["admin:org"]
+    assert api.scopes.granted == granted
+    assert api.scopes.needed == needed
+    assert api.scopes.missing == [lacking]
     assert (result.status, api.category) == ("unhealthy", "permission_denied")
-    assert "admin:org" in api.message
+    assert lacking in api.message
+    assert fine.status == "healthy"
+    assert fine.checks.api_access.scopes is not None
+    assert fine.checks.api_access.scopes.missing == []
 
 
 async def test_xero_without_a_tenant_is_not_healthy(

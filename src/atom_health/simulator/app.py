@@ -164,6 +164,7 @@ def decorate(
         left = {Fault.quota_spent: 0, Fault.quota_low: max(1, limit // 20)}
         remaining = left.get(fault) if fault is not None else None
         response = signals.quota_answer(provider.id, response, remaining)
+        response = signals.with_granted_scopes(provider.id, response)
     if fault is Fault.expiring and state is not None:
         response = signals.expiring(provider.id, response, state.expires_in_days, is_token)
     return response

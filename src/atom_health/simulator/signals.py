@@ -45,7 +45,7 @@ _QUOTA_HEADERS: dict[str, Callable[[int, int, int], dict[str, str]]] = {
     "github": lambda left, limit, reset: {
         "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(left),
         "X-RateLimit-Used": str(limit - left), "X-RateLimit-Reset": str(reset),
-        "X-RateLimit-Resource": "core", "X-OAuth-Scopes": "read:user, repo",
+        "X-RateLimit-Resource": "core",
     },
     "salesforce": lambda left, limit, reset: {"Sforce-Limit-Info": f"api-usage={limit - left}/{limit}"},
     "zoom": lambda left, limit, reset: {
@@ -72,6 +72,16 @@ _QUOTA_HEADERS: dict[str, Callable[[int, int, int], dict[str, str]]] = {
         "X-AppMinLimit-Remaining": "9999",
     },
 }  # fmt: skip
+
+
+# The scopes granted to the simulated tokens, as GitHub and Slack report them on answers.
+GRANTED_SCOPES = {"github": "read:user, repo", "slack": "chat:write,channels:read,users:read"}
+
+
+def with_granted_scopes(provider: str, response: Response) -> Response:
+    if provider in GRANTED_SCOPES and response.status_code == 200:
+        response.headers["X-OAuth-Scopes"] = GRANTED_SCOPES[provider]
+    return response
 
 
 def _google_scope() -> Response:
