@@ -14,6 +14,7 @@ import pytest
 from atom_health.catalog import build_catalog
 from atom_health.catalog.probe_spec import ExpectSpec, SandboxSpec
 from atom_health.checks import dialects
+from atom_health.checks.dialects import oauth
 from atom_health.checks.lifecycle import jwt_expiry, sandbox_marker
 from atom_health.config import Settings
 from atom_health.services.http import Reply, parse_moment, parse_retry_after, status_failure
@@ -190,3 +191,26 @@ def test_status_page_text_is_capped_and_stripped_of_control_characters() -> None
     assert len(shown) <= 200
     assert "\x1b" not in shown
     assert "\x00" not in shown
+
+
+@pytest.mark.parametrize(
+    ("service", "code", "category"),
+    [
+        ("salesforce", "invalid_grant", "not_configured"),  # no run-as user in the app
+        ("salesforce", "invalid_client", "credentials_rejected"),
+        ("xero", "invalid_scope", "not_configured"),
+        ("googledrive", "invalid_grant", "credentials_rejected"),  # refresh token revoked
+    ],
+)
+def test_token_endpoint_codes_with_a_meaning_of_their_own(
+    service: str, code: str, category: str
+) -> None:
+    integration = build_catalog(Settings(), {}).get(service)
+    assert integration is not None
+    grant = integration.probes[0].grant
+    assert grant is not None
+
+    failure = oauth.interpret(reply({"error": code}, 400), grant)
+
+    assert failure is not None
+    assert (failure.category, failure.code) == (category, code)

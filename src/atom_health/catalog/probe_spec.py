@@ -53,6 +53,11 @@ class GrantSpec(_Spec):
     env_fields: dict[str, EnvName] = Field(default_factory=dict, description="Fields from vars")
     headers: dict[str, str] = Field(default_factory=dict)
     check_only: bool = False
+    error_categories: dict[str, Category] = Field(
+        default_factory=dict,
+        description="OAuth error code -> category, where the provider gives a code a meaning "
+        "of its own for this grant (e.g. Salesforce invalid_grant: no run-as user)",
+    )
 
     def variables(self) -> list[str]:
         return [self.client_id, self.client_secret, *self.env_fields.values()]

@@ -48,6 +48,15 @@ def interpret(reply: Reply, spec: GrantSpec) -> CallFailed | None:
         )
     if code is None and 200 <= reply.status < 300 and "access_token" in answer:
         return None
+    if code is not None and code in spec.error_categories:
+        return CallFailed(
+            spec.error_categories[code],
+            f"the token endpoint refused the {spec.grant_type} grant ({code}): check the "
+            "app's settings for this grant",
+            reply.status,
+            code=code,
+            variables=tuple(spec.variables()),
+        )
     if code is not None and (spec.check_only or code in GRANT_NOT_ALLOWED):
         return None
     if code is not None:
