@@ -214,3 +214,21 @@ def test_token_endpoint_codes_with_a_meaning_of_their_own(
 
     assert failure is not None
     assert (failure.category, failure.code) == (category, code)
+
+
+def test_status_page_summary_is_in_our_words() -> None:
+    from atom_health.checks.vendor_status import parse_statuspage
+
+    integration = build_catalog(Settings(), {}).get("github")
+    assert integration is not None
+    page = {
+        "status": {"indicator": "major", "description": "Partial System Outage"},
+        "components": [],
+        "incidents": [{"name": "Webhooks delayed for org acme", "status": "investigating"}],
+        "scheduled_maintenances": [],
+    }
+
+    vendor = parse_statuspage(integration, "https://status.example", page)
+
+    assert vendor.incidents == ["Webhooks delayed for org acme"]  # kept where it belongs
+    assert vendor.message == "GitHub reports outage, 1 open incident on its status page"

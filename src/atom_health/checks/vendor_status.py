@@ -122,12 +122,14 @@ def _status(
     affected: list[AffectedComponent] | None = None,
     maintenance: list[str] | None = None,
 ) -> VendorStatus:
-    """Every parser's result, with the summary message written the same way."""
-    what = incidents[0] if incidents else description or state.value
+    """Every parser's result, with the summary message written the same way: in our words
+    (state, count of open incidents), never the page's own (which alerts would carry on)."""
     if state is VendorState.operational and not incidents:
         message = f"{integration.name} reports no incidents"
     else:
-        message = f"{integration.name} reports {state.value}: {what}"
+        count = len(incidents)
+        open_ = f", {count} open incident{'s' if count != 1 else ''}" if count else ""
+        message = f"{integration.name} reports {state.value}{open_} on its status page"
     return VendorStatus(
         vendor=integration.name,
         state=state,
