@@ -1,7 +1,8 @@
 """Inbound rate limits per client, with the ``limits`` library.
 
 Storage is in memory per process by default; a ``redis://`` (or ``rediss://``) storage URI
-shares the counts between replicas, through redis-py (the ``redis`` extra). While that
+shares the counts between replicas, through redis-py (the ``redis`` extra). A fixed window
+per client: one counter, constant cost per request whatever the limit. While that
 storage cannot be reached, each process counts alone, in memory, as replicas carry on
 alone while Redis is away.
 """
@@ -13,7 +14,7 @@ import math
 import time
 
 from limits import RateLimitItem, parse_many
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import ConfigurationError
 from limits.storage import storage_from_string
 
@@ -41,11 +42,11 @@ class InboundLimiter:
                 f"security.rate_limit_storage: {scheme}:// storage is not usable here "
                 "(for Redis: pip install 'atom-health[redis]')"
             ) from None
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter = FixedWindowRateLimiter(storage)
         self._alone = (
             None
             if scheme == "memory"
-            else MovingWindowRateLimiter(storage_from_string("async+memory://"))
+            else FixedWindowRateLimiter(storage_from_string("async+memory://"))
         )
         self._shared_down = False
 
@@ -66,7 +67,7 @@ class InboundLimiter:
             self._shared_down = False
         return wait
 
-    async def _check(self, limiter: MovingWindowRateLimiter, client: str) -> float | None:
+    async def _check(self, limiter: FixedWindowRateLimiter, client: str) -> float | None:
         refused: list[RateLimitItem] = []
         for item in self._items:
             if not await limiter.hit(item, client):
