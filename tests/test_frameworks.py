@@ -34,7 +34,7 @@ from tests.conftest import FAST_PROBES, wait_for
 # instant after the first checks (the recorder writes in the background).
 VOLATILE = {"timestamp", "latency_ms", "checked_at", "cached", "last_checked", "since", "until",
             "uptime_24h", "uptime", "bars", "latencies", "age_seconds",
-            "fingerprints"}  # fmt: skip
+            "fingerprints", "calls", "operations", "rate_limit"}  # fmt: skip
 
 
 def stable(value: Any) -> Any:

@@ -29,6 +29,7 @@ import aiohttp
 from atom_health.catalog import Catalog, Integration, build_catalog
 from atom_health.checks.configuration import check_configuration, read_env
 from atom_health.checks.probe import LiveProber
+from atom_health.checks.service_parts import service_parts
 from atom_health.checks.vendor_status import VendorStatusReader
 from atom_health.classify import (
     attribute_to_vendor,
@@ -53,6 +54,7 @@ from atom_health.model.results import (
     ServiceSummary,
     Status,
     VendorStatus,
+    WebhooksPart,
     utc_now,
 )
 from atom_health.services.http import create_session
@@ -381,6 +383,13 @@ class HealthMonitor:
         if api_access is not None:
             api_access = attribute_to_vendor(api_access, vendor)
         status = classify(configuration, api_access, vendor)
+        parts = service_parts(
+            integration,
+            configuration,
+            api_access or SKIPPED_NOT_REQUESTED,
+            self.live_prober.services().get(integration.id),
+            self.webhooks_part(integration),
+        )
         return ServiceHealth(
             status=status,
             service=integration.id,
@@ -394,6 +403,13 @@ class HealthMonitor:
                 api_access=api_access or SKIPPED_NOT_REQUESTED,
                 vendor_status=vendor,
             ),
+            services=parts,
+        )
+
+    def webhooks_part(self, integration: Integration) -> WebhooksPart:
+        return WebhooksPart(
+            status=CheckStatus.skip,
+            message=f"No webhook deliveries from {integration.name} are verified here",
         )
 
     async def check_many(

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from atom_health.catalog.probe_spec import GrantSpec
 from atom_health.checks.dialects import oauth
@@ -98,6 +99,8 @@ async def request_grant(
         json=body if spec.encoding == "json" else None,
         interpret=lambda r: oauth.interpret(r, spec),
         deadline=deadline,
+        operation="oauth.token",
+        path=urlsplit(token_url).path or "/",
     )
     answer = _json_object(reply)
     token = answer.get("access_token")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -35,6 +35,7 @@ from atom_health.model.results import (
     Scopes,
 )
 from atom_health.services.base import CallLimits, IntegrationService
+from atom_health.services.clients import PROVIDER_CLIENTS
 from atom_health.services.http import CallFailed, Reply, basic_auth, parse_moment
 from atom_health.services.rate_limit import BudgetFactory, RequestBudget, TokenBucket
 from atom_health.services.retry import RetryPolicy
@@ -88,7 +89,8 @@ class LiveProber:
                     integration.rate_limit.requests,
                     integration.rate_limit.per_seconds,
                 )
-            service = IntegrationService(integration, self._session, self.limits, budget)
+            client = PROVIDER_CLIENTS.get(integration.id, IntegrationService)
+            service = client(integration, self._session, self.limits, budget, self.environ)
             self._services[integration.id] = service
         return service
 
@@ -221,12 +223,16 @@ class _ProbeRun:
         base_url: str,
         token: str | None,
         deadline: float,
+        operation: str = "probe",
     ) -> Reply:
         path = PLACEHOLDER.sub(lambda m: quote(self.value(m.group(1)), safe=""), spec.path)
         headers = dict(spec.headers)
         params = dict(spec.query)
         scheme = spec.auth.scheme
-        if scheme == "bearer" and spec.auth.token:
+        source = service.token_source(spec.auth.token) if spec.auth.token else None
+        if scheme == "bearer" and source is not None:
+            pass  # the service's token source sends (and renews) it
+        elif scheme == "bearer" and spec.auth.token:
             headers["Authorization"] = f"Bearer {self.value(spec.auth.token)}"
         elif scheme == "grant" and token:
             headers["Authorization"] = f"Bearer {token}"
@@ -245,6 +251,9 @@ class _ProbeRun:
             json=spec.body,
             interpret=lambda reply: dialects.interpret(reply, spec.expect),
             deadline=deadline,
+            operation=operation,
+            path=spec.path,
+            auth=source if scheme == "bearer" else None,
         )
 
     def cannot_probe(self, missing: list[str]) -> ApiAccessCheck:
@@ -376,50 +385,7 @@ class _ProbeRun:
         return Scopes(granted=None, needed=needed, missing=list(failure.missing_scopes))
 
     def failure_message(self, spec: ProbeSpec, failure: CallFailed) -> str:
-        name, detail = self.name, failure.detail
-        tries = f" after {failure.attempts} attempts" if failure.attempts > 1 else ""
-        if failure.breaker_open:
-            return f"{name} is not being called: {detail} ({failure.category.value})"
-        match failure.category:
-            case Category.credentials_rejected:
-                names = (
-                    [self.integration.env_name(v) for v in failure.variables]
-                    if failure.variables
-                    else self.secret_names(spec)
-                )
-                return f"{name} rejected the credentials ({_code(failure)}): check or regenerate {join_names(names)}"
-            case Category.permission_denied if failure.code is None and failure.http_status == 200:
-                # A successful answer that means no access (e.g. no connected tenant).
-                return f"{name} accepted the credentials, but {detail}"
-            case Category.permission_denied:
-                what = (
-                    f"the scopes {join_names(list(failure.missing_scopes))}"
-                    if failure.missing_scopes
-                    else "the permission it needs"
-                )
-                return f"{name} accepted the credentials but refused {spec.name} ({_code(failure)}): grant the app {what}"
-            case Category.rate_limited:
-                wait = f"; retry after {failure.retry_after:.0f} s" if failure.retry_after else ""
-                if failure.local_budget:
-                    return f"{name} was not called: {detail}"
-                return f"{name} is rate limiting us ({_code(failure)}{wait})"
-            case Category.timeout:
-                return f"{name} did not answer in time{tries}"
-            case Category.dns:
-                return f"{name}'s API host name did not resolve: check the base URL and DNS"
-            case Category.tls:
-                return f"The TLS handshake with {name} failed: check the certificate or proxy"
-            case Category.connect:
-                return f"Could not connect to {name}: {detail}{tries}"
-            case Category.server_error:
-                return f"{name} answered with a server error ({_code(failure)}){tries}: a problem on {name}'s side"
-            case Category.not_configured:
-                return f"{name} is not configured correctly: {detail}"
-            case Category.credential_expiring | Category.test_credentials:
-                return f"{name}: {detail} ({_code(failure)})"
-            case _:
-                code = f" ({failure.code})" if failure.code and failure.code not in detail else ""
-                return f"{name} answered unexpectedly: {detail}{code}"
+        return failure_message(self.integration, spec.name, failure, self.secret_names(spec))
 
     def redact(self, result: ApiAccessCheck) -> ApiAccessCheck:
         """Defence in depth: no value of any of this integration's variables in the message."""
@@ -431,6 +397,57 @@ class _ProbeRun:
         return (
             result if message == result.message else result.model_copy(update={"message": message})
         )
+
+
+def failure_message(
+    integration: Integration, operation: str, failure: CallFailed, secret_names: Sequence[str]
+) -> str:
+    """What a failed call means and what to do, as the health check and the provider routes
+    say it. ``secret_names`` are the variables a rejected credential points at."""
+    name, detail = integration.name, failure.detail
+    tries = f" after {failure.attempts} attempts" if failure.attempts > 1 else ""
+    if failure.breaker_open:
+        return f"{name} is not being called: {detail} ({failure.category.value})"
+    match failure.category:
+        case Category.credentials_rejected:
+            names = (
+                [integration.env_name(v) for v in failure.variables]
+                if failure.variables
+                else list(secret_names)
+            )
+            return f"{name} rejected the credentials ({_code(failure)}): check or regenerate {join_names(names)}"
+        case Category.permission_denied if failure.code is None and failure.http_status == 200:
+            # A successful answer that means no access (e.g. no connected tenant).
+            return f"{name} accepted the credentials, but {detail}"
+        case Category.permission_denied:
+            what = (
+                f"the scopes {join_names(list(failure.missing_scopes))}"
+                if failure.missing_scopes
+                else "the permission it needs"
+            )
+            return f"{name} accepted the credentials but refused {operation} ({_code(failure)}): grant the app {what}"
+        case Category.rate_limited:
+            wait = f"; retry after {failure.retry_after:.0f} s" if failure.retry_after else ""
+            if failure.local_budget:
+                return f"{name} was not called: {detail}"
+            return f"{name} is rate limiting us ({_code(failure)}{wait})"
+        case Category.timeout:
+            return f"{name} did not answer in time{tries}"
+        case Category.dns:
+            return f"{name}'s API host name did not resolve: check the base URL and DNS"
+        case Category.tls:
+            return f"The TLS handshake with {name} failed: check the certificate or proxy"
+        case Category.connect:
+            return f"Could not connect to {name}: {detail}{tries}"
+        case Category.server_error:
+            return f"{name} answered with a server error ({_code(failure)}){tries}: a problem on {name}'s side"
+        case Category.not_configured:
+            return f"{name} is not configured correctly: {detail}"
+        case Category.credential_expiring | Category.test_credentials:
+            return f"{name}: {detail} ({_code(failure)})"
+        case _:
+            code = f" ({failure.code})" if failure.code and failure.code not in detail else ""
+            return f"{name} answered unexpectedly: {detail}{code}"
 
 
 def _code(failure: CallFailed) -> str:

@@ -81,6 +81,18 @@ class CredentialExpiry(BaseModel):
     )
 
 
+class CallStats(BaseModel):
+    """Calls made to a provider (overall or for one operation), by final outcome."""
+
+    calls: int
+    successes: int
+    errors: dict[str, int] = Field(description="Failed calls by category")
+    success_rate: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    latency_p99_ms: float | None
+
+
 class ApiAccessCheck(BaseModel):
     """Whether the provider accepted our credentials, from a live probe."""
 
@@ -127,6 +139,82 @@ class VendorStatus(BaseModel):
         return self.incidents[0] if self.incidents else self.description or self.state.value
 
 
+class AuthState(BaseModel):
+    """A provider client's credential: which kind, and (OAuth) its renewals. Names, no values."""
+
+    kind: Literal["token", "oauth"]
+    variables: list[str] = Field(description="The variables holding the credential")
+    renewals: int = 0
+    last_renewed: datetime | None = None
+    expires_in_seconds: float | None = Field(
+        default=None, description="OAuth: seconds until the access token is renewed"
+    )
+    last_failure: Category | None = Field(default=None, description="Why the last renewal failed")
+
+
+class ProviderQuota(BaseModel):
+    """The provider's request limits as its last answers reported them (HubSpot's
+    ``X-HubSpot-RateLimit-*`` headers, 429 policy names)."""
+
+    interval_limit: int | None = None
+    interval_remaining: int | None = None
+    interval_ms: int | None = None
+    daily_limit: int | None = None
+    daily_remaining: int | None = None
+    last_policy: str | None = Field(default=None, description="Policy of the last 429, e.g. DAILY")
+    observed_at: datetime | None = None
+
+
+class ServicePart(BaseModel):
+    status: CheckStatus
+    message: str
+    category: Category | None = None
+
+
+class ApiPart(ServicePart):
+    """The live call: the probe's verdict, and every call our client made to the provider."""
+
+    calls: CallStats | None = None
+    operations: dict[str, CallStats] = Field(default_factory=dict)
+    rate_limit: ProviderQuota | None = None
+
+
+class AuthPart(ServicePart):
+    """The credential and grant state."""
+
+    credential: AuthState | None = None
+
+
+class WebhookEndpoint(BaseModel):
+    """Our endpoint as the provider's own API reports it (Stripe webhook endpoints, GitHub
+    hook deliveries)."""
+
+    source: str = Field(description="The API read, e.g. GET /v1/webhook_endpoints")
+    state: str = Field(description="enabled, disabled, failing, ok, not_found or unknown")
+    detail: str
+    http_status: int | None = None
+
+
+class WebhooksPart(ServicePart):
+    """Whether the provider's webhook deliveries reach us, signed with the secret we hold."""
+
+    scheme: str | None = Field(default=None, description="The signature scheme, e.g. stripe")
+    signing_secret_env: str | None = None
+    last_verified_at: datetime | None = None
+    deliveries_last_hour: int = 0
+    signature_failures_last_hour: int = 0
+    expected_interval_seconds: float | None = None
+    endpoint: WebhookEndpoint | None = None
+
+
+class ServiceParts(BaseModel):
+    """``services: {api, auth, webhooks}`` of a per-integration health answer."""
+
+    api: ApiPart
+    auth: AuthPart
+    webhooks: WebhooksPart
+
+
 class Checks(BaseModel):
     configuration: ConfigurationCheck
     api_access: ApiAccessCheck
@@ -157,6 +245,9 @@ class ServiceHealth(BaseModel):
         description="How old the result is, in seconds, when a refresh inside the refresh "
         "window was answered with the newest result instead of a new check",
     )
+    services: ServiceParts | None = Field(
+        default=None, description="The answer in three parts: api, auth and webhooks"
+    )
 
 
 class UnknownService(BaseModel):
@@ -166,6 +257,20 @@ class UnknownService(BaseModel):
     service: str
     status: Status = Status.unknown
     message: str
+
+
+class ProviderError(BaseModel):
+    """The error body of a route that calls a provider for the caller (``/api/hubspot/...``):
+    the same category and message the health check would give, never the provider's text."""
+
+    ok: bool = False
+    service: str
+    error: str = Field(description="A category, or not_found / invalid_request / conflict")
+    category: Category | None = None
+    message: str
+    code: str | None = Field(default=None, description="The provider's error code")
+    http_status: int | None = Field(default=None, description="The provider's HTTP status")
+    retry_after_seconds: float | None = None
 
 
 class ServiceSummary(BaseModel):

@@ -1,15 +1,23 @@
 """``IntegrationService``: the base of every provider API client, and of the live probes.
 
-One call through :meth:`IntegrationService.request` gets, in this order: the circuit
+One call through :meth:`IntegrationService.request` gets, in this order: a bearer token
+from its :class:`~atom_health.services.oauth.TokenSource` (when given), the circuit
 breaker's permission, a token from the rate budget for each attempt, a per-attempt
 timeout inside an overall deadline, bounded retries of transient failures (honouring
 ``Retry-After``), interpretation of the answer (a failed answer is never a success),
-and one metrics record.
+one metrics record per operation and one structured log line. A rejected token is
+renewed once through the token source, then the call is tried once more.
+
+The log line names the operation, the path *template* (never a filled-in path, which
+can hold ids or personal values), the status, the latency and the attempts; never a
+header, a query value or a body.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,12 +26,15 @@ from typing import Any
 import aiohttp
 
 from atom_health.catalog.model import Integration
-from atom_health.model.results import Category
+from atom_health.model.results import AuthState, Category, ProviderQuota
 from atom_health.services.breaker import CircuitBreaker
 from atom_health.services.http import CallFailed, Reply, status_failure, transport_failure
-from atom_health.services.metrics import CallMetrics
+from atom_health.services.metrics import CallMetrics, OperationMetrics
+from atom_health.services.oauth import TokenSource
 from atom_health.services.rate_limit import RequestBudget
 from atom_health.services.retry import RetryPolicy
+
+call_log = logging.getLogger("atom_health.calls")
 
 # Failures that say the provider is unwell; others (a rejected key) prove it answers.
 BREAKER_FAILURES = frozenset(
@@ -59,13 +70,29 @@ class IntegrationService:
         session: Callable[[], aiohttp.ClientSession],
         limits: CallLimits = CallLimits(),
         budget: RequestBudget | None = None,
+        environ: Mapping[str, str] = os.environ,
     ) -> None:
         self.integration = integration
+        self.environ = environ  # read live: credentials may change while the process runs
         self._session = session
         self.limits = limits
         self.budget = budget
         self.breaker = CircuitBreaker(limits.breaker_threshold, limits.breaker_reset_after)
         self.metrics = CallMetrics()
+        self.operations = OperationMetrics()
+
+    def auth_state(self) -> AuthState | None:
+        """The credential a provider client holds (kind, renewals); None for probes alone."""
+        return None
+
+    def quota_state(self) -> ProviderQuota | None:
+        """The provider's limits as its answers last reported them, when a client reads them."""
+        return None
+
+    def token_source(self, variable: str) -> TokenSource | None:
+        """The source a subclass keeps for the bearer token in canonical ``variable`` (so a
+        probe of that token renews it as the client does); None: send the value as it is."""
+        return None
 
     async def request(
         self,
@@ -78,16 +105,44 @@ class IntegrationService:
         data: Mapping[str, str] | None = None,
         interpret: Interpreter | None = None,
         deadline: float | None = None,
+        operation: str = "call",
+        path: str = "-",
+        auth: TokenSource | None = None,
     ) -> Reply:
         """One logical call; returns the successful reply or raises :class:`CallFailed`.
 
         ``interpret`` decides whether a reply is a failure; by default, its HTTP status.
+        ``operation`` and ``path`` (a template such as ``/crm/v3/objects/{objectType}``)
+        label its metrics and log line. With ``auth``, the call carries its bearer token
+        and a rejected token is renewed once.
         """
         loop = asyncio.get_running_loop()
         ends = deadline if deadline is not None else loop.time() + self.limits.deadline
+        call = _Call(method, url, headers, params, json, data, interpret, ends, operation, path)
+        if auth is None:
+            return await self._call(call)
+        token = await auth.token(self, ends)
+        try:
+            return await self._call(call.with_token(token))
+        except CallFailed as failure:
+            if failure.category is not Category.credentials_rejected:
+                raise
+            renewed = await auth.renew(self, ends, token)
+            if renewed is None:
+                raise
+        return await self._call(call.with_token(renewed))
+
+    async def _call(self, call: _Call) -> Reply:
+        loop = asyncio.get_running_loop()
+        method, url, headers, params, json, data = (
+            call.method, call.url, call.headers, call.params, call.json, call.data
+        )  # fmt: skip
+        interpret, ends = call.interpret, call.ends
         started = time.perf_counter()
         if not self.breaker.allow():
-            raise self._breaker_open()
+            refused = self._breaker_open()
+            self._log(call, None, refused, 0.0, 0)
+            raise refused
         attempts = 0
         while True:
             attempts += 1
@@ -100,14 +155,16 @@ class IntegrationService:
                 failure = exc
             else:
                 if failure is None:
-                    self._settle(started, None)
+                    self._settle(call, started, None, reply.status, attempts)
                     return reply
             failure.attempts = attempts
             pause = self.limits.retry.delay(attempts - 1, failure.retry_after)
-            retry = self.limits.retry.should_retry(failure.category, attempts - 1)
+            retry = not failure.final and self.limits.retry.should_retry(
+                failure.category, attempts - 1
+            )
             if not retry or loop.time() + pause >= ends:
                 failure.latency_ms = (time.perf_counter() - started) * 1000
-                self._settle(started, failure)
+                self._settle(call, started, failure, failure.http_status, attempts)
                 raise failure
             await asyncio.sleep(pause)
 
@@ -157,16 +214,61 @@ class IntegrationService:
             attempts=attempt,
         )
 
-    def _settle(self, started: float, failure: CallFailed | None) -> None:
-        """Record the call's outcome once: metrics always, the breaker unless we held back."""
+    def _settle(
+        self,
+        call: _Call,
+        started: float,
+        failure: CallFailed | None,
+        status: int | None,
+        attempts: int,
+    ) -> None:
+        """Record the call's outcome once: metrics and a log line always, the breaker unless
+        we held back."""
         category = failure.category if failure else None
-        self.metrics.record((time.perf_counter() - started) * 1000, category)
+        latency = (time.perf_counter() - started) * 1000
+        self.metrics.record(latency, category)
+        self.operations.record(call.operation, latency, category)
+        self._log(call, status, failure, latency, attempts)
         if failure is not None and failure.local_budget:
             return
-        if category is not None and category in BREAKER_FAILURES:
-            self.breaker.record_failure(category)
+        if failure is not None and category in BREAKER_FAILURES and not failure.request_error:
+            self.breaker.record_failure(failure.category)
         else:
             self.breaker.record_success()
+
+    def _log(
+        self,
+        call: _Call,
+        status: int | None,
+        failure: CallFailed | None,
+        latency: float,
+        attempts: int,
+    ) -> None:
+        """The call's one structured line: labels from code and the catalog, numbers only."""
+        outcome = failure.category.value if failure else "ok"
+        fields = {
+            "integration": self.integration.id,
+            "operation": call.operation,
+            "method": call.method,
+            "path": call.path,
+            "status": status,
+            "outcome": outcome,
+            "latency_ms": round(latency, 1),
+            "attempts": attempts,
+        }
+        call_log.log(
+            logging.INFO if failure is None else logging.WARNING,
+            "%s %s %s %s status=%s outcome=%s latency_ms=%.1f attempts=%d",
+            self.integration.id,
+            call.operation,
+            call.method,
+            call.path,
+            status if status is not None else "-",
+            outcome,
+            latency,
+            attempts,
+            extra={"call": fields},
+        )
 
     def _breaker_open(self) -> CallFailed:
         snapshot = self.breaker.snapshot()
@@ -178,3 +280,26 @@ class IntegrationService:
             f"circuit open after {snapshot.consecutive_failures} consecutive failures{when}",
             breaker_open=True,
         )
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One logical call's request and labels, as :meth:`IntegrationService.request` got them."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] | None
+    params: Mapping[str, str] | None
+    json: Any
+    data: Mapping[str, str] | None
+    interpret: Interpreter | None
+    ends: float
+    operation: str
+    path: str
+
+    def with_token(self, token: str) -> _Call:
+        headers = {**(self.headers or {}), "Authorization": f"Bearer {token}"}
+        return _Call(
+            self.method, self.url, headers, self.params, self.json, self.data,
+            self.interpret, self.ends, self.operation, self.path,
+        )  # fmt: skip

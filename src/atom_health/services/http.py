@@ -81,6 +81,8 @@ class CallFailed(Exception):
     missing_scopes: tuple[str, ...] = ()  # scopes the provider said the credential lacks
     local_budget: bool = False  # our own request budget held the call back; no provider answer
     breaker_open: bool = False  # the circuit breaker held the call back
+    final: bool = False  # not worth retrying now (e.g. a daily quota used up)
+    request_error: bool = False  # the caller's request was wrong (404, 400): the provider is fine
 
     def __str__(self) -> str:
         return f"{self.category.value}: {self.detail}"

@@ -1,23 +1,12 @@
-"""Per-service call metrics: counts, errors by category, latency percentiles, success rate."""
+"""Per-service call metrics: counts, errors by category, latency percentiles, success rate;
+overall and per operation (``contacts.list``, ``probe``, ``oauth.refresh``, ...)."""
 
 from __future__ import annotations
 
 from collections import Counter, deque
 
-from pydantic import BaseModel
-
-from atom_health.model.results import Category
+from atom_health.model.results import CallStats, Category
 from atom_health.model.stats import percentiles
-
-
-class CallStats(BaseModel):
-    calls: int
-    successes: int
-    errors: dict[str, int]
-    success_rate: float | None
-    latency_p50_ms: float | None
-    latency_p95_ms: float | None
-    latency_p99_ms: float | None
 
 
 class CallMetrics:
@@ -27,10 +16,12 @@ class CallMetrics:
         self.calls = 0
         self.successes = 0
         self.errors: Counter[Category] = Counter()
+        self.latency_sum_ms = 0.0
         self._latencies: deque[float] = deque(maxlen=window)
 
     def record(self, latency_ms: float, failure: Category | None) -> None:
         self.calls += 1
+        self.latency_sum_ms += latency_ms
         self._latencies.append(latency_ms)
         if failure is None:
             self.successes += 1
@@ -48,3 +39,20 @@ class CallMetrics:
             latency_p95_ms=p95,
             latency_p99_ms=p99,
         )
+
+
+class OperationMetrics:
+    """:class:`CallMetrics` per operation name. Names come from code, so their number is bounded."""
+
+    def __init__(self, window: int = 256) -> None:
+        self._window = window
+        self.by_operation: dict[str, CallMetrics] = {}
+
+    def record(self, operation: str, latency_ms: float, failure: Category | None) -> None:
+        metrics = self.by_operation.get(operation)
+        if metrics is None:
+            metrics = self.by_operation[operation] = CallMetrics(self._window)
+        metrics.record(latency_ms, failure)
+
+    def snapshot(self) -> dict[str, CallStats]:
+        return {name: m.snapshot() for name, m in sorted(self.by_operation.items())}

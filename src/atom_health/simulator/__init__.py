@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
 from atom_health.serving import ThreadedServer
 from atom_health.simulator.app import Simulation, create_simulator_app
+from atom_health.simulator.hubspot_crm import SEED_COUNTS, seed
 from atom_health.simulator.providers import CREDENTIALS, PROVIDERS, environment
 
 __all__ = [
@@ -26,6 +27,11 @@ class Simulator(ThreadedServer):
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         super().__init__(create_simulator_app(), host=host, port=port, timeout_graceful_shutdown=2)
 
+    def start(self, timeout: float = 10.0) -> Self:
+        for object_type in SEED_COUNTS:  # generate HubSpot's records before the first request
+            seed(object_type)
+        return super().start(timeout)
+
     def environment(self) -> dict[str, str]:
         """Variables that point atom-health here, with valid credentials for every provider."""
         return environment(self.url)
@@ -43,6 +49,10 @@ class Simulator(ThreadedServer):
 
     def revoke_tokens(self, provider: str) -> None:
         httpx.post(f"{self.url}/_admin/providers/{provider}/revoke-tokens").raise_for_status()
+
+    def set_hubspot_limits(self, **limits: int) -> None:
+        """The simulated HubSpot account's limits (``interval_max``, ``interval_ms``, ``daily``)."""
+        httpx.put(f"{self.url}/_admin/hubspot/limits", json=limits).raise_for_status()
 
     def reset(self) -> None:
         httpx.post(f"{self.url}/_admin/reset").raise_for_status()

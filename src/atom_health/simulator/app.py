@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from atom_health.simulator import signals
 from atom_health.simulator.faults import Fault, ProviderCounters, ProviderState, StatusPage
+from atom_health.simulator.hubspot_crm import CrmStore, SimLimits
 from atom_health.simulator.providers import PROVIDERS, Accounts, Handler, SimProvider
 
 HANG_LIMIT_SECONDS = 120.0
@@ -55,6 +56,7 @@ class Simulation:
         self.latency_ms = 0
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.crm = CrmStore()
         self._routes = {p.id: _compile(p) for p in PROVIDERS.values()}
 
     def reset(self, provider: str | None = None) -> None:
@@ -66,6 +68,8 @@ class Simulation:
         if provider is None:
             self.latency_ms = 0
             self.peak_in_flight = self.in_flight
+        if provider in (None, "hubspot"):
+            self.crm.reset()
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -316,6 +320,22 @@ async def admin_latency(request: Request) -> Response:
     return JSONResponse({"latency_ms": latency})
 
 
+async def admin_hubspot_limits(request: Request) -> Response:
+    """Set the simulated HubSpot account's limits: ``interval_max``, ``interval_ms``, ``daily``."""
+    sim: Simulation = request.app.state.sim
+    try:
+        body = await request.json()
+        limits = SimLimits(**{k: int(v) for k, v in body.items()})
+    except (ValueError, TypeError, AttributeError):
+        return JSONResponse(
+            {"error": "expected {interval_max, interval_ms, daily} as integers"}, 422
+        )
+    if min(limits.interval_max, limits.interval_ms, limits.daily) < 1:
+        return JSONResponse({"error": "limits must be positive"}, 422)
+    sim.crm.limits = limits
+    return JSONResponse(vars(limits))
+
+
 def create_simulator_app(simulation: Simulation | None = None) -> Starlette:
     app = Starlette(
         routes=[
@@ -324,7 +344,8 @@ def create_simulator_app(simulation: Simulation | None = None) -> Starlette:
             Route("/_admin/latency", admin_latency, methods=["PUT"]),
             Route("/_admin/providers/{provider}", admin_provider, methods=["PUT", "DELETE"]),
             Route("/_admin/providers/{provider}/revoke-tokens", admin_revoke, methods=["POST"]),
-            Route("/{provider}/{path:path}", provider_endpoint, methods=["GET", "POST"]),
+            Route("/_admin/hubspot/limits", admin_hubspot_limits, methods=["PUT"]),
+            Route("/{provider}/{path:path}", provider_endpoint, methods=["GET", "POST", "PATCH"]),
         ]
     )
     app.state.sim = simulation or Simulation()

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from atom_health.catalog.model import env_prefix
+from atom_health.simulator import hubspot_crm
+from atom_health.simulator.hubspot_crm import HUBSPOT_CREDENTIALS
 
 # Valid credentials of the simulated accounts (test values, not secrets of anyone's).
 CREDENTIALS: dict[str, str] = {
@@ -55,7 +57,8 @@ CREDENTIALS: dict[str, str] = {
     "SLACK_CLIENT_SECRET": "sim-slack-client-secret",
     "SLACK_SIGNING_SECRET": "sim-slack-signing-secret",
     "SLACK_BOT_TOKEN": "xoxb-sim-slack-bot-token",
-    "HUBSPOT_ACCESS_TOKEN": "pat-na1-sim-hubspot-token",
+    # The private-app token only: OAuth (client id, secret, refresh token) is opt-in.
+    "HUBSPOT_ACCESS_TOKEN": HUBSPOT_CREDENTIALS["HUBSPOT_ACCESS_TOKEN"],
     "JIRA_EMAIL": "ops@example.com",
     "JIRA_API_TOKEN": "ATATTsimjiratoken",
     "LINEAR_API_KEY": "lin_api_simlinearkey",
@@ -437,23 +440,6 @@ async def slack_token(request: Request, accounts: Accounts) -> Response:
     return JSONResponse({"ok": False, "error": "invalid_code"})
 
 
-# -- HubSpot -----------------------------------------------------------------------------
-
-
-async def hubspot_api(request: Request, accounts: Accounts) -> Response:
-    if bearer(request) != CREDENTIALS["HUBSPOT_ACCESS_TOKEN"]:
-        return JSONResponse(
-            {"status": "error", "message": "Authentication credentials not found.",
-             "correlationId": "5b7e1a1c-0000-4000-8000-000000000000", "category": "INVALID_AUTHENTICATION"},
-            401,
-        )  # fmt: skip
-    return JSONResponse(
-        {"portalId": 62515, "accountType": "STANDARD", "timeZone": "US/Eastern", "companyCurrency": "USD",
-         "additionalCurrencies": [], "utcOffset": "-05:00", "utcOffsetMilliseconds": -18000000,
-         "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"}
-    )  # fmt: skip
-
-
 # -- Jira --------------------------------------------------------------------------------
 
 
@@ -534,7 +520,7 @@ class SimProvider:
 
     id: str
     name: str
-    api: dict[tuple[str, str], Handler]  # (method, path under /<id>) -> handler
+    api: Mapping[tuple[str, str], Handler]  # (method, path under /<id>) -> handler
     token_path: str | None = None
     token: Handler | None = None
     status_format: str = "statuspage"
@@ -598,9 +584,8 @@ PROVIDERS: dict[str, SimProvider] = {
                     refused=lambda: JSONResponse({"ok": False, "error": "invalid_auth"}),
                     rate_limited=lambda s: JSONResponse({"ok": False, "error": "ratelimited"}, 429,
                                                         headers={"Retry-After": str(s)})),
-        SimProvider("hubspot", "HubSpot", {("GET", "/account-info/v3/details"): hubspot_api},
-                    refused=_json_refusal(401, {"status": "error", "message": "Authentication credentials not found.",
-                                                "category": "INVALID_AUTHENTICATION"})),
+        SimProvider("hubspot", "HubSpot", hubspot_crm.HUBSPOT_API, "/oauth/v1/token", hubspot_crm.oauth_token,
+                    refused=hubspot_crm.refused, rate_limited=hubspot_crm.fault_rate_limited),
         SimProvider("jira", "Jira", {("GET", "/rest/api/3/myself"): jira_api}),
         SimProvider("linear", "Linear", {("POST", "/graphql"): linear_api},
                     refused=_json_refusal(400, {"errors": [{"message": "Authentication required, not authenticated",

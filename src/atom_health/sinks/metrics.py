@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.registry import Collector
 
 from atom_health.catalog import Catalog
 from atom_health.checks.probe import LiveProber
 from atom_health.model.results import ServiceHealth, Status
+from atom_health.services.base import IntegrationService
 
 _UP = {Status.healthy: 1.0, Status.degraded: 0.5, Status.unhealthy: 0.0, Status.unknown: 0.0}
 _BREAKER = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
@@ -30,6 +34,37 @@ class _Series:
         self.quota_limit = metrics.quota_limit.labels(name)
         self.quota_resets = metrics.quota_resets.labels(name)
         self.credential_days = metrics.credential_days.labels(name)
+
+
+class _ProviderCalls(Collector):
+    """Every provider call our services made, by operation and outcome, read at scrape time
+    from the services' own counters (so there is one count, kept in one place)."""
+
+    def __init__(self, known: set[str]) -> None:
+        self.known = known
+        self.services: Mapping[str, IntegrationService] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        calls = CounterMetricFamily(
+            "atom_health_provider_calls",
+            "Provider API calls by operation and final outcome (ok or a failure category)",
+            labels=["integration", "operation", "outcome"],
+        )
+        duration = SummaryMetricFamily(
+            "atom_health_provider_call_duration_seconds",
+            "Duration of provider API calls, retries included",
+            labels=["integration", "operation"],
+        )
+        for name, service in sorted(self.services.items()):
+            if name not in self.known:
+                continue
+            for operation, metrics in sorted(service.operations.by_operation.items()):
+                calls.add_metric([name, operation, "ok"], metrics.successes)
+                for category, count in sorted(metrics.errors.items()):
+                    calls.add_metric([name, operation, category.value], count)
+                duration.add_metric([name, operation], metrics.calls, metrics.latency_sum_ms / 1000)
+        yield calls
+        yield duration
 
 
 class HealthMetrics:
@@ -99,6 +134,8 @@ class HealthMetrics:
             registry=r,
         )
         self._series: dict[str, _Series] = {}
+        self.provider_calls = _ProviderCalls(self.known)
+        r.register(self.provider_calls)
         self.scheduler_lag = Gauge(
             "atom_health_scheduler_lag_seconds",
             "How late the scheduler started the last due check",
@@ -173,7 +210,9 @@ class HealthMetrics:
             self.loop_lag.set(max(lag for _, lag in samples))
 
     def render(self, prober: LiveProber, scheduler_lag: float | None) -> bytes:
-        for name, service in prober.services().items():
+        services = prober.services()
+        self.provider_calls.services = services
+        for name, service in services.items():
             if name in self.known:
                 self.breaker.labels(name).set(_BREAKER[service.breaker.state])
         if scheduler_lag is not None:

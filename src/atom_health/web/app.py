@@ -19,6 +19,7 @@ from atom_health.web.api_docs import add_api_docs
 from atom_health.web.audit import add_audit_routes
 from atom_health.web.bridge import BRIDGE_TAG, add_bridge_routes
 from atom_health.web.hardening import HardeningMiddleware
+from atom_health.web.hubspot_routes import HUBSPOT_TAG, add_hubspot_routes
 from atom_health.web.parts import SystemParts
 from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, add_routes
 from atom_health.web.self_health import add_self_health_routes
@@ -32,6 +33,7 @@ _TAGS = [
     {"name": HEALTH_TAG, "description": "Health and configuration of integrations."},
     {"name": HISTORY_TAG, "description": "Stored results, uptime, incidents, metrics."},
     {"name": LIVE_TAG, "description": "The dashboard's data and its live event stream."},
+    {"name": HUBSPOT_TAG, "description": "HubSpot CRM records through atom-health's client."},
     {
         "name": BRIDGE_TAG,
         "description": "Route discovery across the frameworks served by this process, and "
@@ -78,6 +80,7 @@ def create_app(system: SystemParts) -> FastAPI:
     app.state.access = access
     app.state.running = False
     add_routes(app)
+    add_hubspot_routes(app)
     add_self_health_routes(app)
     add_session_routes(app)
     add_audit_routes(app)
