@@ -31,6 +31,8 @@ from atom_health.checks.configuration import check_configuration, read_env
 from atom_health.checks.probe import LiveProber
 from atom_health.checks.service_parts import service_parts
 from atom_health.checks.vendor_status import VendorStatusReader
+from atom_health.checks.webhook_endpoints import read_endpoint
+from atom_health.checks.webhooks import WebhookLedger
 from atom_health.classify import (
     attribute_to_vendor,
     classify,
@@ -54,7 +56,7 @@ from atom_health.model.results import (
     ServiceSummary,
     Status,
     VendorStatus,
-    WebhooksPart,
+    WebhookEndpoint,
     utc_now,
 )
 from atom_health.services.http import create_session
@@ -141,6 +143,8 @@ class HealthMonitor:
         self._limit: asyncio.Semaphore | None = None
         self._subscribers: list[Callable[[ServiceHealth], None]] = []
         self.fleet: FleetResults | None = None
+        # Webhook deliveries verified by host apps (helpers in web/ and frameworks/).
+        self.webhooks = WebhookLedger(catalog.get, environ)
 
     def subscribe(self, callback: Callable[[ServiceHealth], None]) -> None:
         """Call ``callback`` with every fresh result of a full check (not cached ones, not
@@ -330,14 +334,18 @@ class HealthMonitor:
         fingerprint: str,
         refresh: bool,
     ) -> ServiceHealth:
+        endpoint = None
         if not configuration.configured:
             api_access, vendor = SKIPPED_NOT_CONFIGURED, None
         else:
             if self._limit is None:
                 self._limit = asyncio.Semaphore(self.settings.probes.concurrency)
             async with self._limit:
-                api_access, vendor = await self._probe_and_vendor(integration, refresh)
-        result = self._result(integration, configuration, api_access, vendor)
+                (api_access, vendor), endpoint = await asyncio.gather(
+                    self._probe_and_vendor(integration, refresh),
+                    read_endpoint(self.live_prober, integration),
+                )
+        result = self._result(integration, configuration, api_access, vendor, endpoint)
         checked, ttl = time.monotonic(), self.settings.cache_ttl_seconds
         self._cache[integration.id] = _Cached(checked + ttl, fingerprint, result, checked)
         self.generation += 1
@@ -379,6 +387,7 @@ class HealthMonitor:
         configuration: ConfigurationCheck,
         api_access: ApiAccessCheck | None,
         vendor: VendorStatus | None,
+        endpoint: WebhookEndpoint | None = None,
     ) -> ServiceHealth:
         if api_access is not None:
             api_access = attribute_to_vendor(api_access, vendor)
@@ -388,7 +397,7 @@ class HealthMonitor:
             configuration,
             api_access or SKIPPED_NOT_REQUESTED,
             self.live_prober.services().get(integration.id),
-            self.webhooks_part(integration),
+            self.webhooks.part(integration, endpoint),
         )
         return ServiceHealth(
             status=status,
@@ -404,12 +413,6 @@ class HealthMonitor:
                 vendor_status=vendor,
             ),
             services=parts,
-        )
-
-    def webhooks_part(self, integration: Integration) -> WebhooksPart:
-        return WebhooksPart(
-            status=CheckStatus.skip,
-            message=f"No webhook deliveries from {integration.name} are verified here",
         )
 
     async def check_many(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from atom_health.catalog.model import ENV_NAME_PATTERN, INTEGRATION_ID_PATTERN, StatusFormat
 from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec, SandboxSpec
+from atom_health.catalog.webhook_spec import WebhookScheme
 from atom_health.model.vocabulary import Criticality
 
 EnvName = Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
@@ -56,6 +57,9 @@ class IntegrationEntry(BaseModel):
     )
     interval_seconds: float | None = Field(
         default=None, ge=0.1, le=86_400, description="How often the scheduler checks it"
+    )
+    webhook: WebhookScheme | None = Field(
+        default=None, description="How the provider signs its webhook deliveries"
     )
 
 

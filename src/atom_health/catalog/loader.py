@@ -117,6 +117,7 @@ def _integration(key: str, fields: Mapping[str, Any], environ: Mapping[str, str]
         needed_scopes=tuple(fields.get("needed_scopes", ())),
         test_mode=fields.get("test_mode"),
         interval_seconds=fields.get("interval_seconds"),
+        webhook=fields.get("webhook"),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from atom_health.catalog.probe_spec import ProbeSpec, RateLimitSpec, SandboxSpec
+from atom_health.catalog.webhook_spec import WebhookScheme
 from atom_health.model.vocabulary import Criticality
 
 INTEGRATION_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -54,6 +55,7 @@ class Integration(BaseModel):
     needed_scopes: tuple[str, ...] = ()
     test_mode: SandboxSpec | None = None
     interval_seconds: float | None = None
+    webhook: WebhookScheme | None = None
     kind: Literal["integration", "backend"] = "integration"
     framework: str | None = Field(default=None, description="For back-end services")
 

@@ -98,12 +98,13 @@ class LiveProber:
         return dict(self._services)
 
     async def probe(self, integration: Integration) -> ApiAccessCheck:
-        run = _ProbeRun(self, integration)
+        run = ProbeRun(self, integration)
         return run.redact(await run.execute())
 
 
-class _ProbeRun:
-    """One probe of one integration: picks the probe, runs it, writes the result."""
+class ProbeRun:
+    """One probe of one integration: picks the probe, runs it, writes the result. Other
+    checks use :meth:`call` to make a catalog request the same way."""
 
     def __init__(self, prober: LiveProber, integration: Integration) -> None:
         self.prober = prober

@@ -245,6 +245,9 @@ class IntegrationService:
         attempts: int,
     ) -> None:
         """The call's one structured line: labels from code and the catalog, numbers only."""
+        level = logging.INFO if failure is None else logging.WARNING
+        if not call_log.isEnabledFor(level):
+            return
         outcome = failure.category.value if failure else "ok"
         fields = {
             "integration": self.integration.id,
@@ -257,7 +260,7 @@ class IntegrationService:
             "attempts": attempts,
         }
         call_log.log(
-            logging.INFO if failure is None else logging.WARNING,
+            level,
             "%s %s %s %s status=%s outcome=%s latency_ms=%.1f attempts=%d",
             self.integration.id,
             call.operation,

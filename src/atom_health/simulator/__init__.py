@@ -54,6 +54,12 @@ class Simulator(ThreadedServer):
         """The simulated HubSpot account's limits (``interval_max``, ``interval_ms``, ``daily``)."""
         httpx.put(f"{self.url}/_admin/hubspot/limits", json=limits).raise_for_status()
 
+    def set_webhook_state(self, provider: str, state: str) -> None:
+        """What ``provider``'s API reports about our webhook endpoint (see the admin API)."""
+        httpx.put(
+            f"{self.url}/_admin/webhooks/{provider}", json={"state": state}
+        ).raise_for_status()
+
     def reset(self) -> None:
         httpx.post(f"{self.url}/_admin/reset").raise_for_status()
 

@@ -57,6 +57,8 @@ class Simulation:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.crm = CrmStore()
+        # Our webhook endpoint as the providers' APIs report it (PUT /_admin/webhooks/{id}).
+        self.webhook_states: dict[str, str] = {}
         self._routes = {p.id: _compile(p) for p in PROVIDERS.values()}
 
     def reset(self, provider: str | None = None) -> None:
@@ -70,6 +72,10 @@ class Simulation:
             self.peak_in_flight = self.in_flight
         if provider in (None, "hubspot"):
             self.crm.reset()
+        if provider is None:
+            self.webhook_states.clear()
+        else:
+            self.webhook_states.pop(provider, None)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -336,6 +342,24 @@ async def admin_hubspot_limits(request: Request) -> Response:
     return JSONResponse(vars(limits))
 
 
+WEBHOOK_STATES = {"stripe": {"enabled", "disabled", "none"}, "github": {"ok", "failing"}}
+
+
+async def admin_webhook_state(request: Request) -> Response:
+    """Set what a provider's API says about our webhook endpoint: Stripe ``enabled``,
+    ``disabled`` or ``none`` (no endpoint); GitHub ``ok`` or ``failing`` deliveries."""
+    provider = request.path_params["provider"]
+    try:
+        state = (await request.json())["state"]
+    except (ValueError, KeyError, TypeError):
+        state = None
+    if state not in WEBHOOK_STATES.get(provider, set()):
+        return JSONResponse({"error": "unknown provider or state", "states": {
+            k: sorted(v) for k, v in WEBHOOK_STATES.items()}}, 422)  # fmt: skip
+    request.app.state.sim.webhook_states[provider] = state
+    return JSONResponse({"provider": provider, "state": state})
+
+
 def create_simulator_app(simulation: Simulation | None = None) -> Starlette:
     app = Starlette(
         routes=[
@@ -345,6 +369,7 @@ def create_simulator_app(simulation: Simulation | None = None) -> Starlette:
             Route("/_admin/providers/{provider}", admin_provider, methods=["PUT", "DELETE"]),
             Route("/_admin/providers/{provider}/revoke-tokens", admin_revoke, methods=["POST"]),
             Route("/_admin/hubspot/limits", admin_hubspot_limits, methods=["PUT"]),
+            Route("/_admin/webhooks/{provider}", admin_webhook_state, methods=["PUT"]),
             Route("/{provider}/{path:path}", provider_endpoint, methods=["GET", "POST", "PATCH"]),
         ]
     )

@@ -256,6 +256,23 @@ async def stripe_api(request: Request, accounts: Accounts) -> Response:
     )  # fmt: skip
 
 
+async def stripe_webhook_endpoints(request: Request, accounts: Accounts) -> Response:
+    """``GET /v1/webhook_endpoints``: one endpoint whose ``status`` the admin API sets."""
+    pair = basic(request)
+    if (pair[0] if pair else bearer(request)) != CREDENTIALS["STRIPE_API_KEY"]:
+        return _json_refusal(401, {"error": {"message": "Invalid API Key provided: sk_test_****0000",
+                                             "type": "invalid_request_error"}})()  # fmt: skip
+    state = request.app.state.sim.webhook_states.get("stripe", "enabled")
+    endpoints = [] if state == "none" else [
+        {"id": "we_1Mr5jULkdIwHu7ix1ibLTM0x", "object": "webhook_endpoint", "api_version": None,
+         "application": None, "created": 1680122196, "description": None, "enabled_events": ["*"],
+         "livemode": False, "metadata": {}, "status": state, "url": "https://example.com/webhooks/stripe"}
+    ]  # fmt: skip
+    return JSONResponse(
+        {"object": "list", "data": endpoints, "has_more": False, "url": "/v1/webhook_endpoints"}
+    )
+
+
 # -- QuickBooks --------------------------------------------------------------------------
 
 
@@ -310,6 +327,24 @@ async def github_api(request: Request, accounts: Accounts) -> Response:
         headers={"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", "x-ratelimit-used": "1",
                  "x-ratelimit-reset": "1795000000", "x-ratelimit-resource": "core"},
     )  # fmt: skip
+
+
+async def github_hook_deliveries(request: Request, accounts: Accounts) -> Response:
+    """``GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries``, newest first: all answered
+    200, or (state ``failing``) the latest three answered 500."""
+    if bearer(request) != CREDENTIALS["GITHUB_TOKEN"]:
+        return JSONResponse({"message": "Bad credentials", "status": "401"}, 401)
+    if request.path_params.get("hook_id") != "12345678":
+        return JSONResponse({"message": "Not Found", "status": "404"}, 404)
+    failing = request.app.state.sim.webhook_states.get("github") == "failing"
+    deliveries = [
+        {"id": 90000 + n, "guid": f"0b989ba4-242f-11e5-81e1-{n:012d}", "delivered_at": "2026-11-22T00:00:00Z",
+         "redelivery": False, "duration": 0.03, "status": "Internal Server Error" if failing and n < 3 else "OK",
+         "status_code": 500 if failing and n < 3 else 200, "event": "push", "action": None,
+         "installation_id": None, "repository_id": 1296269}
+        for n in range(5)
+    ]  # fmt: skip
+    return JSONResponse(deliveries)
 
 
 # -- Salesforce --------------------------------------------------------------------------
@@ -549,13 +584,17 @@ PROVIDERS: dict[str, SimProvider] = {
                     rate_limited=lambda s: JSONResponse({"error": "API_TOKEN_LIMIT_EXCEEDED",
                                                          "message": "Rate limit exceeded"}, 429,
                                                         headers={"Retry-After": str(s)})),
-        SimProvider("stripe", "Stripe", {("GET", "/v1/balance"): stripe_api}, status_format="stripe",
+        SimProvider("stripe", "Stripe", {("GET", "/v1/balance"): stripe_api,
+                                         ("GET", "/v1/webhook_endpoints"): stripe_webhook_endpoints},
+                    status_format="stripe",
                     refused=_json_refusal(401, {"error": {"message": "Invalid API Key provided: sk_test_****0000",
                                                           "type": "invalid_request_error"}})),
         SimProvider("quickbooks", "QuickBooks",
                     {("GET", "/v3/company/{realm}/companyinfo/{realm2}"): quickbooks_api},
                     "/oauth/token", quickbooks_token),
-        SimProvider("github", "GitHub", {("GET", "/rate_limit"): github_api},
+        SimProvider("github", "GitHub", {("GET", "/rate_limit"): github_api,
+                                         ("GET", "/repos/{owner}/{repo}/hooks/{hook_id}/deliveries"):
+                                             github_hook_deliveries},
                     refused=_json_refusal(401, {"message": "Bad credentials", "status": "401"}),
                     rate_limited=lambda s: JSONResponse(
                         {"message": "API rate limit exceeded for user ID 1.",

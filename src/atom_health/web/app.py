@@ -24,6 +24,7 @@ from atom_health.web.parts import SystemParts
 from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, add_routes
 from atom_health.web.self_health import add_self_health_routes
 from atom_health.web.sessions import add_session_routes
+from atom_health.web.webhook_routes import WEBHOOKS_TAG, add_webhook_routes
 
 DASHBOARD = Path(__file__).parent / "dashboard"
 
@@ -34,6 +35,7 @@ _TAGS = [
     {"name": HISTORY_TAG, "description": "Stored results, uptime, incidents, metrics."},
     {"name": LIVE_TAG, "description": "The dashboard's data and its live event stream."},
     {"name": HUBSPOT_TAG, "description": "HubSpot CRM records through atom-health's client."},
+    {"name": WEBHOOKS_TAG, "description": "Provider webhook deliveries, verified and recorded."},
     {
         "name": BRIDGE_TAG,
         "description": "Route discovery across the frameworks served by this process, and "
@@ -81,6 +83,7 @@ def create_app(system: SystemParts) -> FastAPI:
     app.state.running = False
     add_routes(app)
     add_hubspot_routes(app)
+    add_webhook_routes(app)
     add_self_health_routes(app)
     add_session_routes(app)
     add_audit_routes(app)
