@@ -196,7 +196,7 @@ async def test_a_429_waits_for_the_window_then_succeeds(
     assert len(page.results) == 3
     assert client.quota.last_policy == "TEN_SECONDLY_ROLLING"
     assert client.quota.interval_limit == 190
-    assert client.quota.daily_limit == 625_000
+    assert client.quota.daily_limit == 250_000
     assert simulator.state("hubspot")["api_requests"] == 2
 
 
@@ -413,7 +413,7 @@ def test_health_answer_has_api_auth_and_webhooks_parts(api: httpx.Client) -> Non
     assert parts["api"]["status"] == "pass"
     assert parts["api"]["operations"]["contacts.list"]["successes"] == 1
     assert parts["api"]["operations"]["probe"]["calls"] == 1
-    assert parts["api"]["rate_limit"]["daily_limit"] == 625_000
+    assert parts["api"]["rate_limit"]["daily_limit"] == 250_000
     assert parts["auth"]["status"] == "pass"
     assert parts["auth"]["credential"] == {
         "kind": "token", "variables": ["HUBSPOT_ACCESS_TOKEN"], "renewals": 0,

@@ -118,11 +118,12 @@ def seed(object_type: str) -> dict[str, dict[str, Any]]:
 
 @dataclass
 class SimLimits:
-    """The simulated account's limits (private app, Professional tier by default)."""
+    """The simulated account's limits (a private app on the Free/Starter tier: 100 per 10 s
+    is that tier's burst; 190 is Professional's, kept so tests and demos are not throttled)."""
 
     interval_max: int = 190
     interval_ms: int = 10_000
-    daily: int = 625_000
+    daily: int = 250_000
 
 
 @dataclass

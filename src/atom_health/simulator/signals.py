@@ -32,6 +32,13 @@ def quota_answer(provider: str, response: Response, remaining: int | None) -> Re
     left = limit - 1 if remaining is None else remaining
     reset = int(time.time()) + RESET_IN
     headers = dict(_QUOTA_HEADERS[provider](left, limit, reset))
+    if provider not in _QUOTA_IN_BODY:
+        # Headers only: keep the answer (and headers a handler set itself, as the HubSpot
+        # CRM's own rate-limit window); a quota fault overrides the reported quota.
+        if remaining is None and any(name in response.headers for name in headers):
+            return response
+        response.headers.update(headers)
+        return response
     body = json.loads(bytes(response.body))
     if provider == "github":
         core = {"limit": limit, "used": limit - left, "remaining": left, "reset": reset}
@@ -41,6 +48,7 @@ def quota_answer(provider: str, response: Response, remaining: int | None) -> Re
     return JSONResponse(body, response.status_code, headers=headers)
 
 
+_QUOTA_IN_BODY = frozenset({"github", "salesforce"})
 _QUOTA_HEADERS: dict[str, Callable[[int, int, int], dict[str, str]]] = {
     "github": lambda left, limit, reset: {
         "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(left),
