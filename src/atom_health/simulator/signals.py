@@ -40,10 +40,10 @@ def quota_answer(provider: str, response: Response, remaining: int | None) -> Re
         response.headers.update(headers)
         return response
     body = json.loads(bytes(response.body))
-    if provider == "github":
+    if provider == "github" and isinstance(body, dict) and "resources" in body:  # /rate_limit
         core = {"limit": limit, "used": limit - left, "remaining": left, "reset": reset}
         body["resources"]["core"] = body["rate"] = core
-    elif provider == "salesforce":
+    elif provider == "salesforce" and isinstance(body, dict):
         body["DailyApiRequests"] = {"Max": limit, "Remaining": left}
     return JSONResponse(body, response.status_code, headers=headers)
 
