@@ -15,14 +15,15 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from atom_health.model.results import AuthState, Category, utc_now
 from atom_health.services.http import CallFailed, Reply, error_code, safe_code, status_failure
 
-if TYPE_CHECKING:
-    from atom_health.services.base import IntegrationService
+# The service making the calls (an IntegrationService; not imported, to keep the package
+# free of import cycles): anything with its ``request`` coroutine.
+IntegrationService = Any
 
 REFRESH_MARGIN = 60.0
 DEFAULT_LIFETIME = 1800.0

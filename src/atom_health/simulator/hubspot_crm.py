@@ -20,14 +20,20 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-if TYPE_CHECKING:
-    from atom_health.simulator.providers import Accounts
+
+class Accounts(Protocol):
+    """The simulator's issued tokens (``providers.Accounts``), as these handlers use them."""
+
+    def issue(self, provider: str) -> str: ...
+
+    def valid(self, provider: str, token: str | None) -> bool: ...
+
 
 HUBSPOT_CREDENTIALS = {
     "HUBSPOT_ACCESS_TOKEN": "pat-na1-sim-hubspot-token",
