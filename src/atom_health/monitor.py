@@ -187,6 +187,12 @@ class HealthMonitor:
             if self.catalog.get(name) is not None
         }
 
+    def forget(self, names: Iterable[str]) -> None:
+        """Drop the cached results of these integrations (their definitions changed)."""
+        for name in names:
+            self._cache.pop(name, None)
+        self.generation += 1
+
     def fresh(self, integration: Integration) -> ServiceHealth | None:
         """The cached full result that :meth:`check` would serve now (``cached`` unset), or
         None when there is none, it expired, or the integration's variables changed."""

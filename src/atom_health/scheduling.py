@@ -99,6 +99,7 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._due: dict[str, float] = {}
+        self._catalog_changed = asyncio.Event()
 
     def interval(self, integration: str) -> float:
         return self.intervals.get(integration, self.default_interval)
@@ -106,6 +107,20 @@ class Scheduler:
     @property
     def running(self) -> bool:
         return self._runner is not None and not self._runner.done()
+
+    def follow_catalog(self, intervals: Mapping[str, float] | None = None) -> None:
+        """Schedule what the catalog holds now (an integration enabled, disabled, added or
+        removed at run time); ``intervals`` replaces the per-integration intervals."""
+        if intervals is not None:
+            self.intervals = intervals
+        self._catalog_changed.set()
+
+    def _sync_due(self, now: float) -> None:
+        wanted = {i.id for i in self.monitor.catalog}
+        for name in set(self._due) - wanted:
+            del self._due[name]
+        for name in wanted - set(self._due):
+            self._due[name] = now  # a newly enabled integration is checked at once
 
     def overdue_seconds(self) -> float:
         """How long the most overdue check has waited past its due time (0 when none)."""
@@ -152,7 +167,13 @@ class Scheduler:
                 task = asyncio.create_task(self.run_check(name))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            await asyncio.sleep(max(0.0, min(due.values(), default=now + 1.0) - loop.time()))
+            wait = max(0.0, min(due.values(), default=now + 1.0) - loop.time())
+            try:
+                await asyncio.wait_for(self._catalog_changed.wait(), wait)
+            except TimeoutError:
+                continue
+            self._catalog_changed.clear()
+            self._sync_due(loop.time())
 
     async def run_check(self, name: str) -> None:
         try:

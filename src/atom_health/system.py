@@ -23,6 +23,7 @@ from atom_health.config.installation_key import installation_key
 from atom_health.history import rollups
 from atom_health.history.recent import RecentHistory
 from atom_health.history.recorder import Recorder
+from atom_health.management import Management, intervals_of
 from atom_health.model.history import ConfigEvent
 from atom_health.monitor import HealthMonitor
 from atom_health.scheduling import Scheduler
@@ -94,6 +95,10 @@ class HealthSystem:
         )
         if self.alerts is not None:
             self.monitor.subscribe(self.alerts.on_result)
+        self.management = Management(
+            settings, environ, self.monitor, self.store, self.alerts, self.live.announce
+        )
+        self.management.load_overrides()  # integrations switched off at run time stay off
         enabled = settings.scheduler.enabled if scheduler is None else scheduler
         intervals = {
             i.id: i.interval_seconds or settings.scheduler.interval_seconds
@@ -119,7 +124,7 @@ class HealthSystem:
             Scheduler(
                 self.monitor,
                 settings.scheduler.interval_seconds,
-                {i.id: i.interval_seconds for i in self.monitor.catalog if i.interval_seconds},
+                intervals_of(self.monitor.catalog),
                 on_config_events=self.on_config_events,
                 initial_spread=settings.scheduler.initial_spread_seconds,
                 sharing=self.fleet.work if self.fleet is not None else None,
@@ -127,6 +132,7 @@ class HealthSystem:
             if enabled
             else None
         )
+        self.management.scheduler = self.scheduler
         self._maintenance: asyncio.Task[None] | None = None
         self._hourly: asyncio.Task[None] | None = None
         self._loop_lag: asyncio.Task[None] | None = None

@@ -64,18 +64,23 @@ class AlertEngine:
         self.criticality = criticality
         self.open: dict[str, Alert] = {}
         self._follow: dict[str, _Follow] = {}
+        self.runtime_maintenance: dict[str, MaintenanceWindow] = {}  # added through the API
+
+    def maintenance(self) -> list[MaintenanceWindow]:
+        """The config file's windows, then those added at run time."""
+        return [*self.settings.maintenance, *self.runtime_maintenance.values()]
 
     # -- helpers -------------------------------------------------------------------------------
 
     def silenced_by(self, services: list[str], moment: float) -> str | None:
-        for window in self.settings.maintenance:
+        for window in self.maintenance():
             covers = not window.services or any(s in window.services for s in services)
             if covers and window_active(window, moment):
                 return window.name
         return None
 
     def active_maintenance(self, moment: float) -> list[MaintenanceWindow]:
-        return [w for w in self.settings.maintenance if window_active(w, moment)]
+        return [w for w in self.maintenance() if window_active(w, moment)]
 
     def _event(self, alert: Alert, action: Action, now: float) -> AlertEvent:
         if action == "resolved":

@@ -38,6 +38,7 @@ class Catalog:
     def __init__(self, integrations: Iterable[Integration]) -> None:
         self._by_id: dict[str, Integration] = {}
         self._by_name: dict[str, Integration] = {}
+        self.version = 0  # changes whenever an integration is enabled, disabled or reloaded
         for integration in integrations:
             self._by_id[integration.id] = integration
             for name in (integration.id, *integration.aliases):
@@ -50,6 +51,28 @@ class Catalog:
 
     def enabled(self) -> list[Integration]:
         return [integration for integration in self._by_id.values() if integration.enabled]
+
+    def every(self) -> list[Integration]:
+        """Every integration, disabled ones included."""
+        return list(self._by_id.values())
+
+    def lookup(self, name: str) -> Integration | None:
+        """Like :meth:`get`, but also finds a disabled integration."""
+        return self._by_name.get(name.strip().lower())
+
+    def set_enabled(self, integration_id: str, enabled: bool) -> None:
+        """Enable or disable an integration at run time (every lookup sees it at once)."""
+        changed = self._by_id[integration_id].model_copy(update={"enabled": enabled})
+        self._by_id[integration_id] = changed
+        for name in (changed.id, *changed.aliases):
+            self._by_name[name.lower()] = changed
+        self.version += 1
+
+    def replace_with(self, other: Catalog) -> None:
+        """Take ``other``'s integrations (a reloaded config), keeping this object, which
+        every part of the system holds."""
+        self._by_id, self._by_name = dict(other._by_id), dict(other._by_name)
+        self.version += 1
 
     def __iter__(self) -> Iterator[Integration]:
         return iter(self.enabled())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncGenerator
 
 from atom_health.model.results import LiveEvent, ServiceHealth, ServiceRow
@@ -20,7 +21,7 @@ QUEUE_SIZE = 256
 class LiveUpdates:
     def __init__(self, monitor: HealthMonitor) -> None:
         self.monitor = monitor
-        self._queues: set[asyncio.Queue[str]] = set()
+        self._queues: set[asyncio.Queue[tuple[str, str]]] = set()
 
     @property
     def listeners(self) -> int:
@@ -32,25 +33,32 @@ class LiveUpdates:
             return
         latest = list(self.monitor.latest_results().values())
         event = LiveEvent(row=ServiceRow.of(result), summary=summary_of(latest))
-        data = event.model_dump_json()
+        self._send("result", event.model_dump_json())
+
+    def announce(self, what: str) -> None:
+        """Tell every stream that the managed state changed (``event: changed``, data
+        ``{"what": "integrations"}`` or ``"maintenance"``): the page reloads its data."""
+        self._send("changed", json.dumps({"what": what}))
+
+    def _send(self, event: str, data: str) -> None:
         for queue in self._queues:
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):
                     queue.get_nowait()
-            queue.put_nowait(data)
+            queue.put_nowait((event, data))
 
     async def stream(self) -> AsyncGenerator[str, None]:
         """The text/event-stream body for one client, until it disconnects."""
-        queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
+        queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(QUEUE_SIZE)
         self._queues.add(queue)
         try:
             yield "retry: 2000\n\n"  # how soon the browser reconnects
             while True:
                 try:
-                    data = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                    event, data = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
-                yield f"event: result\ndata: {data}\n\n"
+                yield f"event: {event}\ndata: {data}\n\n"
         finally:
             self._queues.discard(queue)

@@ -2,7 +2,8 @@
 
 The rules are the app's, not each route's: when any key is configured, every ``/api/...``
 route and ``/metrics`` need a key (``security.metrics_public`` frees ``/metrics``); every
-request that changes state (any method but GET, HEAD and OPTIONS), ``/api/audit`` and a
+request that changes state (any method but GET, HEAD and OPTIONS), ``/api/audit``,
+``/api/manage/...`` and a
 ``?refresh=true`` (``security.refresh_role``) need the admin role. ``/healthz``,
 ``/readyz``, the dashboard's page and assets, the docs and ``/api/session`` (signing in)
 need none. A state-changing request from a browser must come from this origin.
@@ -41,7 +42,7 @@ from atom_health.web.rate_limit import InboundLimiter, limiter_for
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_PATH = "/api/session"
-ADMIN_PATHS = ("/api/audit",)
+ADMIN_PATHS = ("/api/audit", "/api/manage/")
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 
 UNAUTHORIZED = {

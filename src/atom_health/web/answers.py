@@ -153,14 +153,21 @@ class Answers:
         self._dashboard_inputs: object = None  # what the last dashboard() was built from
         self._overview_until = float("-inf")
         self._rows: dict[str, tuple[object, bytes]] = {}  # each row's JSON
-        self._variables = [
-            n for i in self.monitor.catalog for n in (*i.required_env, *i.optional_env)
-        ]
+        self._variables_of: tuple[int, list[str]] = (-1, [])
         self._fixed: dict[str, Callable[[], Answer | None]] = {
             "/api/integrations/config": self.configuration,
             "/api/dashboard": self.dashboard,
             **dict.fromkeys(OVERVIEW_PATHS, self.overview),
         }
+
+    @property
+    def _variables(self) -> list[str]:
+        """Every variable the enabled integrations read (follows the catalog's changes)."""
+        catalog = self.monitor.catalog
+        if self._variables_of[0] != catalog.version:
+            names = [n for i in catalog for n in (*i.required_env, *i.optional_env)]
+            self._variables_of = (catalog.version, names)
+        return self._variables_of[1]
 
     def for_path(self, path: str) -> Answer | None:
         """The answer for a GET of ``path`` without a query, or None: ask the engine."""
@@ -196,7 +203,14 @@ class Answers:
         """
         variables = hash(tuple(read_env(self.monitor.environ, self._variables)))
         # Lines carry their age (summarise rounds it): the body is rebuilt each second at most.
-        inputs = (variables, self.monitor.generation, self.recent.version, int(time.time()))
+        catalog = self.monitor.catalog.version
+        inputs = (
+            variables,
+            catalog,
+            self.monitor.generation,
+            self.recent.version,
+            int(time.time()),
+        )
         memo = self._overview
         if memo is not None and memo.key == inputs and time.monotonic() < self._overview_until:
             return memo.answer
@@ -214,7 +228,8 @@ class Answers:
     def configuration(self) -> Answer:
         """The configuration report; it changes only with the variables (their presence and,
         through their fingerprints, their values) or the catalog."""
-        key = hash(tuple(read_env(self.monitor.environ, self._variables)))
+        variables = hash(tuple(read_env(self.monitor.environ, self._variables)))
+        key = (variables, self.monitor.catalog.version)
         if self._configuration is None or self._configuration.key != key:
             body = self.monitor.configuration_report()
             self._configuration = _Memo(key, Answer.of(body))
@@ -222,7 +237,8 @@ class Answers:
 
     def dashboard(self) -> Answer | None:
         """The dashboard, once every integration has a result (of any age)."""
-        inputs = (self.monitor.generation, self.recent.version, time.time() // HOUR)
+        catalog = self.monitor.catalog.version
+        inputs = (catalog, self.monitor.generation, self.recent.version, time.time() // HOUR)
         if self._dashboard is not None and self._dashboard_inputs == inputs:
             return self._dashboard.answer
         latest = self.monitor.latest_results()

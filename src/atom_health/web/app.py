@@ -20,6 +20,7 @@ from atom_health.web.audit import add_audit_routes
 from atom_health.web.bridge import BRIDGE_TAG, add_bridge_routes
 from atom_health.web.hardening import HardeningMiddleware
 from atom_health.web.hubspot_routes import HUBSPOT_TAG, add_hubspot_routes
+from atom_health.web.manage import MANAGE_TAG, add_manage_routes
 from atom_health.web.parts import SystemParts
 from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, add_routes
 from atom_health.web.self_health import add_self_health_routes
@@ -40,6 +41,12 @@ _TAGS = [
         "name": BRIDGE_TAG,
         "description": "Route discovery across the frameworks served by this process, and "
         "the bridge's health from real checks (a mounted Flask app, back-end services).",
+    },
+    {
+        "name": MANAGE_TAG,
+        "description": "Admin only: enable or disable integrations, check now, reload the "
+        "config file, maintenance windows. Silences and acknowledgements of single alerts "
+        "are under /api/alerts.",
     },
     {
         "name": COMPAT_TAG,
@@ -87,6 +94,7 @@ def create_app(system: SystemParts) -> FastAPI:
     add_self_health_routes(app)
     add_session_routes(app)
     add_audit_routes(app)
+    add_manage_routes(app)
     add_api_docs(app)
     document_access(app)
     app.add_middleware(AccessMiddleware, access=access)

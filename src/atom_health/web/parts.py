@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from atom_health.alerting.manager import AlertManager
 from atom_health.config import Settings
 from atom_health.history.recent import RecentHistory
+from atom_health.management import Management
 from atom_health.monitor import HealthMonitor
 from atom_health.scheduling import Scheduler
 from atom_health.sinks.live import LiveUpdates
@@ -34,6 +35,7 @@ class SystemParts(Protocol):
     alerts: AlertManager | None
     scheduler: Scheduler | None
     fleet: Fleet | None
+    management: Management
 
     async def start(self) -> None:
         """Start the background parts (recorder, scheduler, alerting)."""
