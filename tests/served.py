@@ -21,6 +21,8 @@ from atom_health.serving import free_port
 class Served:
     url: str
     output: Path  # the process's stdout and stderr (uvicorn's log and the audit lines)
+    process: subprocess.Popen[bytes]
+    config: Path  # its config file: rewrite it, then reload
 
     def text(self) -> str:
         return self.output.read_text(encoding="utf-8", errors="replace")
@@ -54,7 +56,7 @@ def served(
                 pass
             assert time.monotonic() < deadline, output.read_text()
             time.sleep(0.05)
-        yield Served(url, output)
+        yield Served(url, output, process, config_file)
     finally:
         process.terminate()
         try:

@@ -61,7 +61,7 @@ def needed_role(method: str, path: str) -> str | None:
     """What the README promises each route needs when keys are configured."""
     if path == "/api/session" or not (path.startswith("/api/") or path == "/metrics"):
         return None
-    if method != "GET" or path.startswith("/api/audit"):
+    if method != "GET" or path.startswith(("/api/audit", "/api/manage/")):
         return "admin"
     return "read"
 

@@ -127,6 +127,41 @@ def test_flask_and_fastapi_answer_every_route_alike(
     assert stable(from_flask.json()) == stable(from_fastapi.json())
 
 
+MANAGE_REQUESTS: list[tuple[str, str, Any]] = [
+    ("GET", "/api/manage/integrations", None),
+    ("PATCH", "/api/manage/integrations/trello", {"enabled": False}),
+    ("GET", "/api/manage/integrations", None),
+    ("POST", "/api/manage/integrations/trello/checks", None),
+    ("PATCH", "/api/manage/integrations/trello", {"enabled": True}),
+    ("POST", "/api/manage/integrations/zoom/checks", None),
+    ("PATCH", "/api/manage/integrations/orkut", {"enabled": True}),
+    ("PATCH", "/api/manage/integrations/zoom", {"enabled": "maybe"}),
+    ("POST", "/api/manage/config/reload", None),
+    ("POST", "/api/manage/maintenance", {"name": "x", "weekdays": ["sun"]}),
+    ("POST", "/api/manage/maintenance", {"name": "w", "start": "2026-01-01T00:00:00Z",
+                                         "end": "2026-01-02T00:00:00Z"}),
+    ("GET", "/api/manage/maintenance", None),
+    ("DELETE", "/api/manage/maintenance/runtime-1", None),
+    ("DELETE", "/api/manage/maintenance/runtime-1", None),
+]  # fmt: skip
+
+
+def test_flask_and_fastapi_answer_the_management_api_alike(
+    fastapi_url: str, flask_url: str
+) -> None:
+    for method, path, body in MANAGE_REQUESTS:
+        from_fastapi = httpx.request(method, fastapi_url + path, json=body, timeout=10)
+        from_flask = httpx.request(method, flask_url + path, json=body, timeout=10)
+
+        where = f"{method} {path}"
+        assert from_flask.status_code == from_fastapi.status_code, where
+        if from_fastapi.status_code == 204:
+            assert from_flask.content == from_fastapi.content == b"", where
+            continue
+        assert from_flask.headers["content-type"] == from_fastapi.headers["content-type"], where
+        assert stable(from_flask.json()) == stable(from_fastapi.json()), where
+
+
 def test_flask_serves_dashboard_openapi_and_metrics(fastapi_url: str, flask_url: str) -> None:
     for path in ("/", "/assets/app.js", "/openapi.json", "/metrics"):
         assert (

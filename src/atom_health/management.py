@@ -148,7 +148,7 @@ class Management:
                 "there is no config file to reload"
             )
         async with self._reloading:
-            new = await asyncio.to_thread(load_settings, source)
+            new = keep_database(await asyncio.to_thread(load_settings, source), self.settings)
             catalog = build_catalog(new, self.environ)
             self._apply_overrides(catalog)
             added, removed, changed = catalog_changes(self.catalog, catalog)
@@ -237,6 +237,15 @@ class Management:
             return False
         self.announce("maintenance")
         return True
+
+
+def keep_database(new: Settings, running: Settings) -> Settings:
+    """``new`` with the running database URL: it is chosen once, at start (where
+    ``--database-url`` or the environment may have overridden the file's)."""
+    history = new.history.model_copy(update={"database_url": running.history.database_url})
+    kept = new.model_copy(update={"history": history})
+    kept._source = new.source
+    return kept
 
 
 def intervals_of(catalog: Catalog) -> dict[str, float]:

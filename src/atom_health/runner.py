@@ -1,8 +1,8 @@
 """Run a whole system in the foreground: serve, first round of checks, clean stop.
 
-Used by ``atom-health system`` and ``atom-health demo``. A SIGTERM or Ctrl-C is a requested
+Used by ``atom-health serve``, ``system`` and ``demo``. A SIGTERM or Ctrl-C is a requested
 stop: checks in flight are cancelled, queued results are written, the store is closed,
-and the process exits 0.
+and the process exits 0. A SIGHUP reloads the config file.
 """
 
 from __future__ import annotations
@@ -12,15 +12,22 @@ import gc
 import logging
 import signal
 import socket
+import time
 from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
 
+from atom_health.config import ConfigError
+from atom_health.management import NoConfigFileError
+from atom_health.model.audit import AuditRecord
 from atom_health.model.results import Overview
 from atom_health.serving import bounded_server_options
 from atom_health.system import HealthSystem
 from atom_health.web.audit import AUDIT_LOGGER
+from atom_health.web.manage import RELOAD_PATH
+
+log = logging.getLogger(__name__)
 
 GRACEFUL_SHUTDOWN_SECONDS = 5  # open dashboards keep event streams; a stop waits no longer
 
@@ -78,14 +85,72 @@ def serve_system(
         # Everything built at start lives as long as the process: out of the collector's
         # sight, a full collection stops the event loop for ~1 ms instead of ~60 ms.
         gc.freeze()
+        reloads = SighupReloads(system)
         if ready is not None and not server.should_exit:
             # A replica joining a fleet shows the fleet's fresh results, not a check of its own.
             overview = await system.monitor.overview(refresh=system.fleet is None)
             ready(f"http://{host}:{port}/", overview)
-        await serving
+        try:
+            await serving
+        finally:
+            reloads.close()
 
     with listener:
         asyncio.run(main())
+
+
+class SighupReloads:
+    """SIGHUP reloads the config file (like ``POST /api/manage/config/reload``); a bad file
+    is logged and the running config kept. Each reload is written to the audit trail."""
+
+    def __init__(self, system: HealthSystem) -> None:
+        self.system = system
+        self.loop = asyncio.get_running_loop()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.loop.add_signal_handler(signal.SIGHUP, self._start)
+
+    def _start(self) -> None:
+        task = self.loop.create_task(self._reload())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _reload(self) -> None:
+        started = time.perf_counter()
+        status = 200
+        try:
+            diff = await self.system.management.reload()
+            log.info(
+                "SIGHUP: config reloaded: %d added, %d removed, %d changed; settings: %s",
+                len(diff.added),
+                len(diff.removed),
+                len(diff.changed),
+                ", ".join(diff.settings_changed) or "none",
+            )
+        except (ConfigError, NoConfigFileError) as exc:
+            status = 422 if isinstance(exc, ConfigError) else 409
+            log.error("SIGHUP: config not reloaded: %s; the running config is kept", exc)
+        except Exception as exc:  # a reload must never stop the server
+            status = 500
+            log.error("SIGHUP: config reload failed: %s", type(exc).__name__)
+        record = AuditRecord(
+            at=time.time(),
+            key="SIGHUP",
+            role=None,
+            client="signal",
+            method="SIGHUP",
+            path=RELOAD_PATH,
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        try:
+            await asyncio.to_thread(self.system.store.add_audit, record)
+        except Exception as exc:
+            log.error("could not store an audit record: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        self.loop.remove_signal_handler(signal.SIGHUP)
+        for task in self.tasks:
+            task.cancel()
 
 
 def write_audit_lines_to_stderr() -> None:

@@ -44,6 +44,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit
+         * @description Admin actions (state-changing requests), newest first. Needs the admin role.
+         */
+        get: operations["audit_api_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/bridge/health": {
         parameters: {
             query?: never;
@@ -330,6 +350,167 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/manage/config/reload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reload Config
+         * @description Read the config file again and apply it; answers what changed. A file that cannot
+         *     be read or is not valid is refused (422) and the running config is kept. Also on
+         *     SIGHUP to ``atom-health serve`` or ``system``.
+         */
+        post: operations["reload_config_api_manage_config_reload_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/manage/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Integrations
+         * @description Every integration, disabled ones included, and who decided (config file or API).
+         */
+        get: operations["list_integrations_api_manage_integrations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/manage/integrations/{service}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change Integration
+         * @description Enable or disable an integration now. A disabled one leaves the overview, the
+         *     dashboard, the scheduler and lookups (its routes answer 404); the switch is kept in the
+         *     store across restarts and reloads.
+         */
+        patch: operations["change_integration_api_manage_integrations__service__patch"];
+        trace?: never;
+    };
+    "/api/manage/integrations/{service}/checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Now
+         * @description Check an integration now, bypassing the cache, within the refresh window: inside
+         *     the window since its last live check the newest result is answered, with its
+         *     ``age_seconds`` (no provider is called more often, whoever asks).
+         */
+        post: operations["check_now_api_manage_integrations__service__checks_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/manage/maintenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Windows
+         * @description Maintenance windows, from the config file and added here, and whether each is
+         *     active now.
+         */
+        get: operations["list_windows_api_manage_maintenance_get"];
+        put?: never;
+        /**
+         * Add Window
+         * @description Add a maintenance window (one-off ``start``/``end`` or recurring ``weekdays`` with
+         *     ``start_time``/``end_time``, UTC): it silences alert delivery while active. Kept until
+         *     deleted or the process stops.
+         */
+        post: operations["add_window_api_manage_maintenance_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/manage/maintenance/{window_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Window
+         * @description Delete a window added at run time (those of the config file stay until reloaded).
+         */
+        delete: operations["delete_window_api_manage_maintenance__window_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Session
+         * @description Whether the API needs a key, and who this request is signed in as.
+         */
+        get: operations["session_api_session_get"];
+        put?: never;
+        /**
+         * Sign In
+         * @description Exchange a key for a session cookie (HttpOnly, SameSite=Strict).
+         */
+        post: operations["sign_in_api_session_post"];
+        /**
+         * Sign Out
+         * @description End this browser's session.
+         */
+        delete: operations["sign_out_api_session_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/health/health/{service}": {
         parameters: {
             query?: never;
@@ -390,6 +571,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Healthz
+         * @description The process is up and answering.
+         */
+        get: operations["healthz_healthz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -410,10 +611,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readyz
+         * @description Ready to serve: store reachable, scheduler alive and on time, engine running.
+         */
+        get: operations["readyz_readyz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccessError
+         * @description The body of a 401, 403 or 429: it never says whether a key exists.
+         */
+        AccessError: {
+            /**
+             * Error
+             * @description unauthorized, forbidden or rate_limited
+             */
+            error: string;
+            /** Message */
+            message: string;
+            /**
+             * Ok
+             * @default false
+             */
+            ok: boolean;
+            /**
+             * Retry After
+             * @description Seconds, on a 429
+             * @default null
+             */
+            retry_after: number | null;
+        };
         /** AffectedComponent */
         AffectedComponent: {
             /** Name */
@@ -479,6 +724,24 @@ export interface components {
              */
             timestamp: string;
         };
+        /** Alive */
+        Alive: {
+            /**
+             * Ok
+             * @default true
+             */
+            ok: boolean;
+            /**
+             * Status
+             * @default alive
+             */
+            status: string;
+            /**
+             * Version
+             * @default 0.1.0
+             */
+            version: string;
+        };
         /**
          * ApiAccessCheck
          * @description Whether the provider accepted our credentials, from a live probe.
@@ -509,6 +772,52 @@ export interface components {
             quota?: components["schemas"]["Quota"] | null;
             scopes?: components["schemas"]["Scopes"] | null;
             status: components["schemas"]["CheckStatus"];
+        };
+        /** AuditEntry */
+        AuditEntry: {
+            /**
+             * Client
+             * @description Client address
+             */
+            client: string;
+            /** Duration Ms */
+            duration_ms: number;
+            /**
+             * Key
+             * @description The key's name, or anonymous; never the key
+             */
+            key: string;
+            /** Method */
+            method: string;
+            /** Path */
+            path: string;
+            /** Role */
+            role: string | null;
+            /** Status */
+            status: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+        };
+        /**
+         * AuditReport
+         * @description ``GET /api/audit``: admin actions (state-changing requests), newest first.
+         */
+        AuditReport: {
+            /** Entries */
+            entries: components["schemas"]["AuditEntry"][];
+            /**
+             * Ok
+             * @default true
+             */
+            ok: boolean;
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
         };
         /** BreakerSnapshot */
         BreakerSnapshot: {
@@ -608,6 +917,49 @@ export interface components {
             /** Message */
             message: string;
             status: components["schemas"]["Status"];
+        };
+        /**
+         * ConfigDiff
+         * @description What a reload of the config file changed. Names only, never a value.
+         */
+        ConfigDiff: {
+            /**
+             * Added
+             * @description Integrations that appeared
+             */
+            added: string[];
+            /** Changed */
+            changed: components["schemas"]["IntegrationChange"][];
+            /**
+             * Ok
+             * @default true
+             */
+            ok: boolean;
+            /**
+             * Removed
+             * @description Integrations that are gone
+             */
+            removed: string[];
+            /**
+             * Restart Required
+             * @description Changed settings that apply only after a restart (the rest applied now)
+             */
+            restart_required: string[];
+            /**
+             * Settings Changed
+             * @description Dotted paths of changed settings
+             */
+            settings_changed: string[];
+            /**
+             * Source
+             * @description The config file read
+             */
+            source: string;
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
         };
         /** ConfigEventItem */
         ConfigEventItem: {
@@ -741,6 +1093,11 @@ export interface components {
          */
         Dashboard: {
             /**
+             * Disabled
+             * @description Integrations switched off (not checked, not shown)
+             */
+            disabled?: string[];
+            /**
              * Ok
              * @default true
              */
@@ -858,6 +1215,14 @@ export interface components {
             total: number;
         };
         /**
+         * EnabledChange
+         * @description ``PATCH /api/manage/integrations/{service}``: switch an integration on or off.
+         */
+        EnabledChange: {
+            /** Enabled */
+            enabled: boolean;
+        };
+        /**
          * Evidence
          * @description How much a passing probe proves.
          * @enum {string}
@@ -967,6 +1332,16 @@ export interface components {
              */
             timestamp: string;
         };
+        /** IntegrationChange */
+        IntegrationChange: {
+            /**
+             * Fields
+             * @description Names of the catalog fields that changed
+             */
+            fields: string[];
+            /** Id */
+            id: string;
+        };
         /**
          * LiveEvent
          * @description One message of ``GET /api/events``: a fresh result and the new summary.
@@ -974,6 +1349,142 @@ export interface components {
         LiveEvent: {
             row: components["schemas"]["ServiceRow"];
             summary: components["schemas"]["OverviewSummary"];
+        };
+        /**
+         * ManagedIntegration
+         * @description One integration as the management API sees it, disabled ones included.
+         */
+        ManagedIntegration: {
+            criticality: components["schemas"]["Criticality"];
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Enabled By
+             * @description config: the config file decides; runtime: set through this API (kept across restarts and reloads until set back)
+             * @enum {string}
+             */
+            enabled_by: "config" | "runtime";
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "integration" | "backend";
+            /** Name */
+            name: string;
+        };
+        /** ManagedIntegrations */
+        ManagedIntegrations: {
+            /** Integrations */
+            integrations: components["schemas"]["ManagedIntegration"][];
+            /**
+             * Ok
+             * @default true
+             */
+            ok: boolean;
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
+        };
+        /**
+         * ManagedWindow
+         * @description A maintenance window: it silences alert delivery while active (alerts still open).
+         */
+        ManagedWindow: {
+            /**
+             * Active
+             * @description Silencing now
+             */
+            active: boolean;
+            /** End */
+            end?: string | null;
+            /** End Time */
+            end_time?: string | null;
+            /**
+             * Id
+             * @description runtime-<n> for windows added here; config-<n> from the file
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Services
+             * @description Empty: every integration
+             */
+            services: string[];
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "config" | "runtime";
+            /** Start */
+            start?: string | null;
+            /** Start Time */
+            start_time?: string | null;
+            /** Weekdays */
+            weekdays?: string[];
+        };
+        /** ManagedWindows */
+        ManagedWindows: {
+            /**
+             * Ok
+             * @default true
+             */
+            ok: boolean;
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
+            /** Windows */
+            windows: components["schemas"]["ManagedWindow"][];
+        };
+        /**
+         * ManageRefusal
+         * @description A management request that cannot be done as asked (the config stays as it was).
+         */
+        ManageRefusal: {
+            /**
+             * Error
+             * @description invalid_config, no_config_file, disabled, alerting_off, not_found
+             */
+            error: string;
+            /** Message */
+            message: string;
+            /**
+             * Ok
+             * @default false
+             */
+            ok: boolean;
+        };
+        /**
+         * NewWindow
+         * @description A maintenance window to add: one-off or recurring, never neither.
+         */
+        NewWindow: {
+            /** End */
+            end?: string | null;
+            /** End Time */
+            end_time?: string | null;
+            /**
+             * Name
+             * @default maintenance
+             */
+            name: string;
+            /**
+             * Services
+             * @description Empty: every integration
+             */
+            services?: string[];
+            /** Start */
+            start?: string | null;
+            /** Start Time */
+            start_time?: string | null;
+            /** Weekdays */
+            weekdays?: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
         };
         /**
          * Overview
@@ -1013,6 +1524,13 @@ export interface components {
             /** Unhealthy Services */
             unhealthy_services: number;
         };
+        /** Part */
+        Part: {
+            /** Message */
+            message: string;
+            /** Ok */
+            ok: boolean;
+        };
         /**
          * Quota
          * @description The request quota the provider reported on its answer.
@@ -1025,6 +1543,29 @@ export interface components {
             /** Resets At */
             resets_at?: string | null;
         };
+        /** Readiness */
+        Readiness: {
+            /**
+             * Checks
+             * @description store, scheduler, engine (and fleet)
+             */
+            checks: {
+                [key: string]: components["schemas"]["Part"];
+            };
+            /** Ok */
+            ok: boolean;
+            /**
+             * Status
+             * @description ready or not_ready
+             */
+            status: string;
+        };
+        /**
+         * Role
+         * @description What a key may do. ``admin`` can do everything ``read`` can.
+         * @enum {string}
+         */
+        Role: "read" | "admin";
         /**
          * Scopes
          * @description Scopes: granted (as the provider reports them; null when it does not), needed (the
@@ -1058,6 +1599,11 @@ export interface components {
          * @description ``GET /api/{service}/health``: the full answer for one integration.
          */
         ServiceHealth: {
+            /**
+             * Age Seconds
+             * @description How old the result is, in seconds, when a refresh inside the refresh window was answered with the newest result instead of a new check
+             */
+            age_seconds?: number | null;
             /**
              * Cached
              * @description true when served from the result cache
@@ -1165,6 +1711,35 @@ export interface components {
              * @description Uptime % over the last 24 h (null without history)
              */
             uptime_24h?: number | null;
+        };
+        /** SessionInfo */
+        SessionInfo: {
+            /**
+             * Auth Required
+             * @description Whether the API needs a key
+             */
+            auth_required: boolean;
+            /**
+             * Name
+             * @description The key's name (never the key)
+             */
+            name?: string | null;
+            /**
+             * Ok
+             * @default true
+             */
+            ok: boolean;
+            role?: components["schemas"]["Role"] | null;
+            /** Signed In */
+            signed_in: boolean;
+        };
+        /** SignIn */
+        SignIn: {
+            /**
+             * Key
+             * @description An API key
+             */
+            key: string;
         };
         /**
          * Status
@@ -1355,6 +1930,24 @@ export interface operations {
                     "application/json": components["schemas"]["ServiceHealth"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Not a known integration */
             404: {
                 headers: {
@@ -1371,6 +1964,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1397,6 +1999,24 @@ export interface operations {
                     "application/json": components["schemas"]["AlertsReport"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1404,6 +2024,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    audit_api_audit_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditReport"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1426,6 +2114,33 @@ export interface operations {
                     "application/json": components["schemas"]["BridgeHealth"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
         };
     };
     status_api_bridge_status_get: {
@@ -1446,6 +2161,33 @@ export interface operations {
                     "application/json": components["schemas"]["BridgeStatus"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
         };
     };
     dashboard_api_dashboard_get: {
@@ -1464,6 +2206,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1491,6 +2260,24 @@ export interface operations {
                     "application/json": components["schemas"]["Overview"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1498,6 +2285,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1528,6 +2324,24 @@ export interface operations {
                     "application/json": components["schemas"]["ServiceHealth"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Not a known integration */
             404: {
                 headers: {
@@ -1544,6 +2358,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1566,6 +2389,33 @@ export interface operations {
                     "application/json": components["schemas"]["Discovery"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
         };
     };
     events_api_events_get: {
@@ -1584,6 +2434,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LiveEvent"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1614,6 +2491,24 @@ export interface operations {
                     "application/json": components["schemas"]["IncidentsReport"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1621,6 +2516,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1652,6 +2556,24 @@ export interface operations {
                     "application/json": components["schemas"]["ConfigEventsReport"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Not a known integration */
             404: {
                 headers: {
@@ -1668,6 +2590,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1698,6 +2629,24 @@ export interface operations {
                     "application/json": components["schemas"]["ServiceHealth"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Not a known integration */
             404: {
                 headers: {
@@ -1714,6 +2663,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1748,6 +2706,24 @@ export interface operations {
                     "application/json": components["schemas"]["HistoryPage"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Not a known integration */
             404: {
                 headers: {
@@ -1764,6 +2740,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1794,6 +2779,24 @@ export interface operations {
                     "application/json": components["schemas"]["UptimeReport"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Not a known integration */
             404: {
                 headers: {
@@ -1810,6 +2813,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1830,6 +2842,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConfigurationReport"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1857,6 +2896,24 @@ export interface operations {
                     "application/json": components["schemas"]["Overview"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1864,6 +2921,1065 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    reload_config_api_manage_config_reload_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the reload changed (names only, never values) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "added": [
+                     *         "billing-api"
+                     *       ],
+                     *       "changed": [
+                     *         {
+                     *           "fields": [
+                     *             "criticality",
+                     *             "interval_seconds"
+                     *           ],
+                     *           "id": "stripe"
+                     *         }
+                     *       ],
+                     *       "ok": true,
+                     *       "removed": [],
+                     *       "restart_required": [
+                     *         "probes.concurrency"
+                     *       ],
+                     *       "settings_changed": [
+                     *         "cache_ttl_seconds",
+                     *         "probes.concurrency"
+                     *       ],
+                     *       "source": "/etc/atom-health/config.yaml",
+                     *       "timestamp": "2026-11-30T12:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ConfigDiff"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unauthorized",
+                     *       "message": "A valid API key is required: send Authorization: Bearer <key>, or sign in on the dashboard",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description A key without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "This request needs the admin role",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Not possible now: the integration is disabled, alerting is off, or there is no config file */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "disabled",
+                     *       "message": "Zoom is disabled: enable it first",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManageRefusal"];
+                };
+            };
+            /** @description The config file is not valid: refused, the running config is kept */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "invalid_config",
+                     *       "message": "config.yaml: cache_ttl_seconds: Input should be greater than or equal to 0; the running config is kept",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManageRefusal"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many requests; retry after 12 s",
+                     *       "ok": false,
+                     *       "retry_after": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    list_integrations_api_manage_integrations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every integration */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "integrations": [
+                     *         {
+                     *           "criticality": "normal",
+                     *           "enabled": true,
+                     *           "enabled_by": "config",
+                     *           "id": "zoom",
+                     *           "kind": "integration",
+                     *           "name": "Zoom"
+                     *         },
+                     *         {
+                     *           "criticality": "critical",
+                     *           "enabled": false,
+                     *           "enabled_by": "runtime",
+                     *           "id": "stripe",
+                     *           "kind": "integration",
+                     *           "name": "Stripe"
+                     *         }
+                     *       ],
+                     *       "ok": true,
+                     *       "timestamp": "2026-11-30T12:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManagedIntegrations"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unauthorized",
+                     *       "message": "A valid API key is required: send Authorization: Bearer <key>, or sign in on the dashboard",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description A key without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "This request needs the admin role",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many requests; retry after 12 s",
+                     *       "ok": false,
+                     *       "retry_after": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    change_integration_api_manage_integrations__service__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Integration id or alias, e.g. zoom */
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnabledChange"];
+            };
+        };
+        responses: {
+            /** @description The integration as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "criticality": "normal",
+                     *       "enabled": false,
+                     *       "enabled_by": "runtime",
+                     *       "id": "zoom",
+                     *       "kind": "integration",
+                     *       "name": "Zoom"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManagedIntegration"];
+                };
+            };
+            /** @description A body that cannot be read (not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unauthorized",
+                     *       "message": "A valid API key is required: send Authorization: Bearer <key>, or sign in on the dashboard",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description A key without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "This request needs the admin role",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Not a known integration or window */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "not_found",
+                     *       "message": "Unknown integration: orkut",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManageRefusal"];
+                };
+            };
+            /** @description A body larger than security.max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "body_too_large",
+                     *       "message": "The request body is too large",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description A body or path that is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "input": {},
+                     *           "loc": [
+                     *             "body",
+                     *             "enabled"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many requests; retry after 12 s",
+                     *       "ok": false,
+                     *       "retry_after": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    check_now_api_manage_integrations__service__checks_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Integration id or alias, e.g. zoom */
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its newest result; age_seconds is set when the refresh window held the check back */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "age_seconds": 2.4,
+                     *       "cached": true,
+                     *       "checks": {
+                     *         "api_access": {
+                     *           "message": "Zoom accepted the credentials",
+                     *           "status": "pass"
+                     *         },
+                     *         "configuration": {
+                     *           "configuration_percentage": 100,
+                     *           "configured": true,
+                     *           "missing_env_vars": [],
+                     *           "present_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET",
+                     *             "ZOOM_ACCOUNT_ID"
+                     *           ],
+                     *           "required_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET",
+                     *             "ZOOM_ACCOUNT_ID"
+                     *           ],
+                     *           "status": "pass"
+                     *         }
+                     *       },
+                     *       "configured": true,
+                     *       "criticality": "normal",
+                     *       "message": "Zoom integration is operational",
+                     *       "name": "Zoom",
+                     *       "service": "zoom",
+                     *       "status": "healthy",
+                     *       "timestamp": "2026-11-30T12:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ServiceHealth"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unauthorized",
+                     *       "message": "A valid API key is required: send Authorization: Bearer <key>, or sign in on the dashboard",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description A key without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "This request needs the admin role",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Not a known integration or window */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "not_found",
+                     *       "message": "Unknown integration: orkut",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManageRefusal"];
+                };
+            };
+            /** @description Not possible now: the integration is disabled, alerting is off, or there is no config file */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "disabled",
+                     *       "message": "Zoom is disabled: enable it first",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManageRefusal"];
+                };
+            };
+            /** @description A body or path that is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "input": {},
+                     *           "loc": [
+                     *             "body",
+                     *             "enabled"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many requests; retry after 12 s",
+                     *       "ok": false,
+                     *       "retry_after": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    list_windows_api_manage_maintenance_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Windows of the config file and added at run time */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "ok": true,
+                     *       "timestamp": "2026-11-30T12:00:00Z",
+                     *       "windows": [
+                     *         {
+                     *           "active": false,
+                     *           "end": "2026-12-01T04:00:00Z",
+                     *           "id": "runtime-1",
+                     *           "name": "stripe-migration",
+                     *           "services": [
+                     *             "stripe"
+                     *           ],
+                     *           "source": "runtime",
+                     *           "start": "2026-12-01T02:00:00Z",
+                     *           "weekdays": []
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManagedWindows"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unauthorized",
+                     *       "message": "A valid API key is required: send Authorization: Bearer <key>, or sign in on the dashboard",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description A key without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "This request needs the admin role",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many requests; retry after 12 s",
+                     *       "ok": false,
+                     *       "retry_after": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    add_window_api_manage_maintenance_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewWindow"];
+            };
+        };
+        responses: {
+            /** @description The window added */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "active": false,
+                     *       "end": "2026-12-01T04:00:00Z",
+                     *       "id": "runtime-1",
+                     *       "name": "stripe-migration",
+                     *       "services": [
+                     *         "stripe"
+                     *       ],
+                     *       "source": "runtime",
+                     *       "start": "2026-12-01T02:00:00Z",
+                     *       "weekdays": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManagedWindow"];
+                };
+            };
+            /** @description A body that cannot be read (not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unauthorized",
+                     *       "message": "A valid API key is required: send Authorization: Bearer <key>, or sign in on the dashboard",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description A key without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "This request needs the admin role",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Not possible now: the integration is disabled, alerting is off, or there is no config file */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "disabled",
+                     *       "message": "Zoom is disabled: enable it first",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManageRefusal"];
+                };
+            };
+            /** @description A body larger than security.max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "body_too_large",
+                     *       "message": "The request body is too large",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description A body or path that is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "input": {},
+                     *           "loc": [
+                     *             "body",
+                     *             "enabled"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many requests; retry after 12 s",
+                     *       "ok": false,
+                     *       "retry_after": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    delete_window_api_manage_maintenance__window_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description e.g. runtime-1 */
+                window_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "unauthorized",
+                     *       "message": "A valid API key is required: send Authorization: Bearer <key>, or sign in on the dashboard",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description A key without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "This request needs the admin role",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Not a known integration or window */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "not_found",
+                     *       "message": "Unknown integration: orkut",
+                     *       "ok": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ManageRefusal"];
+                };
+            };
+            /** @description A body or path that is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "input": {},
+                     *           "loc": [
+                     *             "body",
+                     *             "enabled"
+                     *           ],
+                     *           "msg": "Field required",
+                     *           "type": "missing"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many requests; retry after 12 s",
+                     *       "ok": false,
+                     *       "retry_after": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    session_api_session_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    sign_in_api_session_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+            /** @description A body that cannot be read (not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a valid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description A body larger than security.max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    sign_out_api_session_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1894,6 +4010,24 @@ export interface operations {
                     "application/json": components["schemas"]["ServiceHealth"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Not a known integration */
             404: {
                 headers: {
@@ -1910,6 +4044,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1937,6 +4080,24 @@ export interface operations {
                     "application/json": components["schemas"]["Overview"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1944,6 +4105,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
                 };
             };
         };
@@ -1971,6 +4141,24 @@ export interface operations {
                     "application/json": components["schemas"]["Overview"];
                 };
             };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1978,6 +4166,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    healthz_healthz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alive"];
                 };
             };
         };
@@ -1998,6 +4215,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    readyz_readyz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Not ready */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };

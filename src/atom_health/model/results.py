@@ -481,6 +481,9 @@ class Dashboard(BaseModel):
     ok: bool = True
     timestamp: datetime
     summary: OverviewSummary
+    disabled: list[str] = Field(
+        default_factory=list, description="Integrations switched off (not checked, not shown)"
+    )
     services: list[DashboardService]
 
 

@@ -253,7 +253,7 @@ class Answers:
         the body is their JSON spliced into the serialized frame (so ~1 ms per new result)."""
         now = time.time()
         hour = now // HOUR
-        key = (tuple(results), self.recent.version, hour)
+        key = (tuple(results), self.recent.version, hour, self.monitor.catalog.version)
         if self._dashboard is not None and self._dashboard.key == key:
             return self._dashboard.answer
         rows = []
@@ -264,7 +264,8 @@ class Answers:
                 memo = (row_key, to_json(dashboard_service(self.recent, result, now)))
                 self._rows[result.service] = memo
             rows.append(memo[1])
-        empty = to_json(frame(results))
+        disabled = [i.id for i in self.monitor.catalog.every() if not i.enabled]
+        empty = to_json(frame(results, disabled))
         body = empty.removesuffix(b"[]}") + b"[" + b",".join(rows) + b"]}"
         self._dashboard = _Memo(key, Answer.of_json(body))
         return self._dashboard.answer

@@ -55,6 +55,8 @@ def critical_first(results: Sequence[ServiceHealth]) -> list[ServiceHealth]:
     return sorted(results, key=lambda r: r.criticality != "critical")
 
 
-def frame(results: Sequence[ServiceHealth]) -> Dashboard:
+def frame(results: Sequence[ServiceHealth], disabled: Sequence[str] = ()) -> Dashboard:
     """The view without its rows (``services`` empty): the rows' JSON goes in its list."""
-    return Dashboard(timestamp=utc_now(), summary=summary_of(results), services=[])
+    return Dashboard(
+        timestamp=utc_now(), summary=summary_of(results), disabled=list(disabled), services=[]
+    )

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import model_validator
 
 from atom_health.config import ConfigError
 from atom_health.config.alerting import MaintenanceWindow
@@ -29,9 +30,16 @@ from atom_health.model.manage import (
 from atom_health.model.results import ServiceHealth
 from atom_health.monitor import UnknownIntegrationError
 from atom_health.web.answers import json_response
-from atom_health.web.manage_examples import EXAMPLES, example, examples_of
+from atom_health.web.manage_examples import (
+    EXAMPLES,
+    INVALID_CONFIG,
+    REFUSALS,
+    examples_of,
+    refusal_doc,
+)
 
 MANAGE_TAG = "management"
+RELOAD_PATH = "/api/manage/config/reload"
 
 ServiceName = Annotated[
     str, Path(min_length=1, max_length=100, description="Integration id or alias, e.g. zoom")
@@ -105,17 +113,25 @@ async def list_windows(request: Request) -> ManagedWindows:
     return management_of(request).windows()
 
 
+class NewWindow(MaintenanceWindow):
+    """A maintenance window to add: one-off or recurring, never neither."""
+
+    @model_validator(mode="after")
+    def _has_a_time(self) -> NewWindow:
+        one_off = self.start is not None and self.end is not None
+        weekly = bool(self.weekdays) and self.start_time is not None and self.end_time is not None
+        if not (one_off or weekly):
+            raise ValueError("give start and end, or weekdays with start_time and end_time")
+        return self
+
+
 async def add_window(
     request: Request,
-    window: Annotated[MaintenanceWindow, Body(openapi_examples=examples_of("window"))],
+    window: Annotated[NewWindow, Body(openapi_examples=examples_of("window"))],
 ) -> ManagedWindow | JSONResponse:
     """Add a maintenance window (one-off ``start``/``end`` or recurring ``weekdays`` with
     ``start_time``/``end_time``, UTC): it silences alert delivery while active. Kept until
     deleted or the process stops."""
-    if not ((window.start and window.end) or (window.weekdays and window.start_time)):
-        return refusal(
-            422, "invalid_window", "give start and end, or weekdays with start_time and end_time"
-        )
     try:
         return management_of(request).add_window(window)
     except AlertingOffError as exc:
@@ -130,49 +146,35 @@ async def delete_window(request: Request, window_id: WindowId) -> Response:
 
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    described = {
-        404: "Not a known integration or window",
-        409: "Not possible in this state (disabled, alerting off, no config file)",
-        422: "Invalid body or config file",
+    """Each refusal a route can answer, with its example (401, 403 and 429 for every one)."""
+    documented: dict[int | str, dict[str, Any]] = {
+        code: refusal_doc(REFUSALS[code]) for code in (401, 403, 429, *codes)
     }
-    return {
-        code: {"model": ManageRefusal, "description": described[code], **example(code)}
-        for code in codes
-    }
+    return documented
 
 
 def add_manage_routes(router: APIRouter | FastAPI) -> None:
     def add(path: str, endpoint: Any, methods: list[str], model: Any, *codes: int) -> None:
         status = 204 if model is None else 200
+        extra: dict[int | str, dict[str, Any]] = (
+            {422: refusal_doc(INVALID_CONFIG)} if endpoint is reload_config else {}
+        )
         router.add_api_route(
             path,
             endpoint,
             methods=methods,
             response_model=model,
-            responses={status: EXAMPLES[endpoint.__name__], **_responses(*codes)},
+            responses={status: EXAMPLES[endpoint.__name__], **_responses(*codes), **extra},
             tags=[MANAGE_TAG],
             status_code=status,
             response_class=Response if model is None else JSONResponse,
         )
 
+    integration = "/api/manage/integrations/{service}"
     add("/api/manage/integrations", list_integrations, ["GET"], ManagedIntegrations)
-    add(
-        "/api/manage/integrations/{service}",
-        change_integration,
-        ["PATCH"],
-        ManagedIntegration,
-        404,
-        422,
-    )
-    add(
-        "/api/manage/integrations/{service}/checks",
-        check_now,
-        ["POST"],
-        ServiceHealth,
-        404,
-        409,
-    )
-    add("/api/manage/config/reload", reload_config, ["POST"], ConfigDiff, 409, 422)
+    add(integration, change_integration, ["PATCH"], ManagedIntegration, 404, 413, 422)
+    add(f"{integration}/checks", check_now, ["POST"], ServiceHealth, 404, 409, 422)
+    add(RELOAD_PATH, reload_config, ["POST"], ConfigDiff, 409)
     add("/api/manage/maintenance", list_windows, ["GET"], ManagedWindows)
-    add("/api/manage/maintenance", add_window, ["POST"], ManagedWindow, 409, 422)
-    add("/api/manage/maintenance/{window_id}", delete_window, ["DELETE"], None, 404)
+    add("/api/manage/maintenance", add_window, ["POST"], ManagedWindow, 409, 413, 422)
+    add("/api/manage/maintenance/{window_id}", delete_window, ["DELETE"], None, 404, 422)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from atom_health.model.manage import ManageRefusal
+
 _NOW = "2026-11-30T12:00:00Z"
 
 _REQUESTS: dict[str, dict[str, dict[str, Any]]] = {
@@ -122,21 +124,91 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "delete_window": {"description": "Deleted"},
 }
 
-_REFUSALS = {
-    404: {"ok": False, "error": "not_found", "message": "Unknown integration: orkut"},
-    409: {"ok": False, "error": "disabled", "message": "Zoom is disabled: enable it first"},
-    422: {
+_REFUSED = "ManageRefusal"  # registered by FastAPI through the response's model
+_ACCESS = "#/components/schemas/AccessError"
+_INVALID = "#/components/schemas/HTTPValidationError"
+REFUSALS: dict[int, tuple[str, str, dict[str, Any]]] = {
+    401: (
+        "No key, or not a valid one (the body never says which)",
+        _ACCESS,
+        {
+            "ok": False,
+            "error": "unauthorized",
+            "message": "A valid API key is required: send Authorization: Bearer <key>, "
+            "or sign in on the dashboard",
+        },
+    ),
+    403: (
+        "A key without the admin role",
+        _ACCESS,
+        {"ok": False, "error": "forbidden", "message": "This request needs the admin role"},
+    ),
+    404: (
+        "Not a known integration or window",
+        _REFUSED,
+        {"ok": False, "error": "not_found", "message": "Unknown integration: orkut"},
+    ),
+    409: (
+        "Not possible now: the integration is disabled, alerting is off, or there is no "
+        "config file",
+        _REFUSED,
+        {"ok": False, "error": "disabled", "message": "Zoom is disabled: enable it first"},
+    ),
+    413: (
+        "A body larger than security.max_body_bytes",
+        _ACCESS,
+        {"ok": False, "error": "body_too_large", "message": "The request body is too large"},
+    ),
+    422: (
+        "A body or path that is not valid",
+        _INVALID,
+        {
+            "detail": [
+                {
+                    "type": "missing",
+                    "loc": ["body", "enabled"],
+                    "msg": "Field required",
+                    "input": {},
+                }
+            ]
+        },
+    ),
+    429: (
+        "Too many requests from this client; see Retry-After",
+        _ACCESS,
+        {
+            "ok": False,
+            "error": "rate_limited",
+            "message": "Too many requests; retry after 12 s",
+            "retry_after": 12,
+        },
+    ),
+}
+INVALID_CONFIG = (
+    "The config file is not valid: refused, the running config is kept",
+    _REFUSED,
+    {
         "ok": False,
         "error": "invalid_config",
         "message": "config.yaml: cache_ttl_seconds: Input should be greater than or equal "
         "to 0; the running config is kept",
     },
-}
+)
 
 
 def examples_of(request: str) -> dict[str, dict[str, Any]]:
     return _REQUESTS[request]
 
 
-def example(code: int) -> dict[str, Any]:
-    return {"content": {"application/json": {"example": _REFUSALS[code]}}}
+def refusal_doc(refusal: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
+    description, schema, value = refusal
+    if schema == _REFUSED:
+        return {
+            "model": ManageRefusal,
+            "description": description,
+            "content": {"application/json": {"example": value}},
+        }
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": schema}, "example": value}},
+    }
