@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
@@ -205,3 +206,26 @@ def test_phone_width_and_lost_connection_message(live_app: ThreadedServer, page:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # nothing overflows sideways
     screenshot(page, "dashboard-phone.png")
+
+
+def test_disabled_integrations_and_maintenance_show_live(
+    quiet_app: ThreadedServer, console_errors: list[str], page: Page
+) -> None:
+    page.goto(quiet_app.url + "/")
+    wait_for_status(page, "zoom", "healthy")
+    manage = f"{quiet_app.url}/api/manage"
+
+    httpx.patch(f"{manage}/integrations/zoom", json={"enabled": False}).raise_for_status()
+    page.wait_for_selector('.row[data-service="zoom"]', state="detached", timeout=8000)
+    page.wait_for_selector("#disabled:not([hidden])", timeout=8000)
+    assert "zoom" in page.text_content("#disabled")
+
+    window = {"name": "db-move", "start": "2020-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"}
+    httpx.post(f"{manage}/maintenance", json=window).raise_for_status()
+    page.wait_for_selector("#maintenance:not([hidden])", timeout=8000)
+    assert "db-move" in page.text_content("#maintenance")
+
+    httpx.patch(f"{manage}/integrations/zoom", json={"enabled": True}).raise_for_status()
+    page.wait_for_selector('.row[data-service="zoom"]', timeout=8000)
+    page.wait_for_selector("#disabled", state="hidden", timeout=8000)
+    assert console_errors == []

@@ -207,7 +207,11 @@ function refreshAlertsSoon() {
 async function loadDashboard() {
   loadAlerts().catch(() => {});
   const data = await getJSON("api/dashboard");
+  state.rows.clear();  // a disabled integration leaves the list
   for (const service of data.services) state.rows.set(service.service, service);
+  const disabled = $("disabled");
+  disabled.hidden = data.disabled.length === 0;
+  disabled.textContent = `Disabled: ${data.disabled.join(", ")} (not checked)`;
   renderSummary(data.summary, data.timestamp);
   renderList();
 }
@@ -250,6 +254,8 @@ function connect() {
     renderSummary(update.summary, update.row.checked_at);
     refreshAlertsSoon();
   });
+  // An integration enabled or disabled, a config reload, a maintenance window added or removed.
+  source.addEventListener("changed", () => loadDashboard().catch(() => {}));
 }
 
 // ---- detail view ---------------------------------------------------------------------------
