@@ -4,6 +4,7 @@ now within the refresh window, config reloads (HTTP and SIGHUP, under load), mai
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -14,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from typer.testing import CliRunner, Result
 
+from atom_health.cli import app
 from atom_health.model.manage import ConfigDiff, ManagedIntegration, ManagedWindow
 from atom_health.model.results import ServiceHealth
 from atom_health.simulator import Simulator
@@ -311,3 +314,36 @@ def test_switches_apply_to_the_scheduler_and_survive_a_restart(
         admin.patch("/api/manage/integrations/zoom", json={"enabled": True})
         wait_for(lambda: calls("zoom") >= settled + 2, timeout=30)  # scheduled again
         assert "zoom" in admin.get("/api/integrations/health").json()["services"]
+
+
+def test_the_cli_manages_a_running_server(server: Served) -> None:
+    runner = CliRunner()
+    env = {"ATOM_HEALTH_API_KEY": ADMIN_KEY, "ATOM_HEALTH_URL": server.url}
+
+    def run(*args: str, key: str = ADMIN_KEY) -> Result:
+        return runner.invoke(app, ["manage", *args], env={**env, "ATOM_HEALTH_API_KEY": key})
+
+    disabled = run("disable", "jira")
+    assert disabled.exit_code == 0, disabled.output
+    assert '"enabled": false' in disabled.stdout
+    listed = run("integrations")
+    assert any(
+        i["id"] == "jira" and not i["enabled"] for i in json.loads(listed.stdout)["integrations"]
+    )
+    assert run("enable", "jira").exit_code == 0
+    assert run("check", "jira").exit_code == 0
+    assert run("reload").exit_code == 0
+
+    added = run("maintenance-add", "--start", "2020-01-01T00:00:00Z", "--end", "2100-01-01T00:00Z")
+    assert added.exit_code == 0, added.output
+    window = json.loads(added.stdout)["id"]
+    assert window in run("maintenance-list").stdout
+    assert run("maintenance-delete", window).exit_code == 0
+
+    unknown = run("disable", "orkut")
+    assert unknown.exit_code == 2
+    assert "Unknown integration: orkut" in unknown.stderr
+    read_only = run("reload", key=READ_KEY)
+    assert read_only.exit_code == 2
+    assert "admin role" in read_only.stderr
+    assert READ_KEY not in read_only.output

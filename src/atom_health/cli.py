@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from atom_health.cli_manage import manage_app
 from atom_health.config import CONFIG_ENV_VAR, ConfigError, Role, Settings, load_settings
 from atom_health.config.security import ADMIN_KEY_ENV_VAR, READ_KEY_ENV_VAR
 from atom_health.model.results import ConfigurationReport, Overview, Status
@@ -440,6 +441,8 @@ def openapi(
     else:
         output.write_text(document, encoding="utf-8")
 
+
+app.add_typer(manage_app, name="manage")
 
 keys_app = typer.Typer(help="API keys for the HTTP API and the dashboard.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
