@@ -92,8 +92,9 @@ def test_every_route_of_the_openapi_document_with_each_kind_of_key(keyed: Served
             read = call(client, method, path, bearer(READ_KEY))
             admin = call(client, method, path, bearer(ADMIN_KEY))
             where = f"{method} {path}"
+            documented = document["paths"][path][method.lower()]["responses"]
             for response in (anonymous, wrong, read, admin):
-                assert response.status_code < 500, where
+                assert response.status_code < 500 or str(response.status_code) in documented, where
                 assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
             if needs is None:
                 assert anonymous.status_code not in (401, 403), where

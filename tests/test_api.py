@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+import atom_health
 from tests.conftest import FULL_ENV
 
 SERVICE_ALIASES = [
@@ -98,6 +99,9 @@ def test_not_configured_service_reports_every_field(api: httpx.Client) -> None:
         "cached": False,
         "pending": False,
         "age_seconds": None,
+        "backend": "connected",  # the seed's enhanced answer fields
+        "version": atom_health.__version__,
+        "bridge_system_used": False,
     }
 
 
@@ -360,3 +364,22 @@ def test_bridge_routes_answer_without_a_mounted_framework(api: httpx.Client) -> 
     assert {"GET", "/api/{service}/health"} <= {
         part for route in found["routes"] for part in (route["method"], route["path"])
     }
+
+
+def test_overview_carries_the_seeds_enhanced_fields(
+    api: httpx.Client, environ: dict[str, str], sim_credentials: dict[str, str]
+) -> None:
+    environ.update(sim_credentials)
+    environ.pop("ZOOM_API_SECRET")  # one integration that cannot work
+
+    body = api.get("/api/enhanced/health/overview").json()
+    summary = body["summary"]
+
+    assert body["backend"] == "connected"
+    assert body["status"] == summary["overall_status"] == "degraded"
+    assert body["total_services"] == summary["total_services"] == len(body["services"])
+    assert body["connected_count"] == summary["healthy_services"] + summary["degraded_services"]
+    assert body["connected_count"] == body["total_services"] - 1
+    assert body["version"] == atom_health.__version__
+    assert body["bridge_system_used"] is False
+    assert api.get("/api/integrations/health").json()["connected_count"] == body["connected_count"]

@@ -17,7 +17,7 @@ from atom_health.simulator import Simulator
 from atom_health.store import MemoryStore
 from atom_health.system import HealthSystem
 from atom_health.web.app import create_app
-from tests.conftest import FAST_PROBES
+from tests.conftest import FAST_PROBES, wait_for
 
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
 
@@ -155,6 +155,8 @@ def test_detail_view_shows_history_and_incidents(
     wait_for_status(page, "stripe", "unhealthy")
     simulator.set_fault("stripe", None)
     wait_for_status(page, "stripe", "healthy")
+    history = live_app.url + "/api/integrations/stripe/history"
+    wait_for(lambda: len(httpx.get(history).json()["items"]) >= 3)  # the recorder writes in batches
 
     page.click('.row[data-service="stripe"] .row-link')
     page.wait_for_selector("#detail-incidents tbody tr")

@@ -298,6 +298,8 @@ def test_one_server_answers_both_frameworks(bridged: tuple[str, Backend]) -> Non
 
     assert httpx.get(url + "/legacy/zoom/meetings").json() == {"meetings": []}  # Flask
     assert httpx.get(url + "/api/zoom/health").json()["service"] == "zoom"  # FastAPI
+    assert httpx.get(url + "/api/zoom/health").json()["bridge_system_used"] is True
+    assert httpx.get(url + "/api/integrations/health").json()["bridge_system_used"] is True
 
 
 def test_discovery_lists_both_frameworks(bridged: tuple[str, Backend]) -> None:

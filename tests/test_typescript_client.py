@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,25 @@ def npm() -> str:
             cwd=CLIENT, check=True, capture_output=True, timeout=600,
         )  # fmt: skip
     return found
+
+
+def test_generated_types_match_the_openapi_document(npm: str, tmp_path: Path) -> None:
+    document, generated = tmp_path / "openapi.json", tmp_path / "schema.ts"
+    subprocess.run(
+        [sys.executable, "-m", "atom_health", "openapi", "--output", str(document)],
+        check=True, capture_output=True, timeout=120, env={**os.environ, "ATOM_HEALTH_CONFIG": ""},
+    )  # fmt: skip
+    subprocess.run(
+        [str(CLIENT / "node_modules" / ".bin" / "openapi-typescript"), str(document),
+         "--output", str(generated), "--alphabetize"],
+        cwd=CLIENT, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+
+    committed = (CLIENT / "src" / "schema.ts").read_text()
+    assert generated.read_text() == committed, (
+        "clients/typescript/src/schema.ts is stale: run scripts/generate-ts-types (after a "
+        "rebase conflict in that generated file, take either side and run it again)"
+    )
 
 
 def test_node_tests_pass_against_a_running_server(

@@ -26,6 +26,7 @@ from typing import Protocol
 
 import aiohttp
 
+from atom_health._version import __version__
 from atom_health.catalog import Catalog, Integration, build_catalog
 from atom_health.checks.configuration import check_configuration, read_env
 from atom_health.checks.probe import LiveProber
@@ -142,6 +143,9 @@ class HealthMonitor:
         self._inflight: dict[str, asyncio.Task[ServiceHealth]] = {}
         self._limit: asyncio.Semaphore | None = None
         self._subscribers: list[Callable[[ServiceHealth], None]] = []
+        # Set by the bridge when this process also serves another framework's app (Flask);
+        # every health answer reports it (the seed's enhanced answer field).
+        self.bridge_system_used = False
         self.fleet: FleetResults | None = None
         # Webhook deliveries verified by host apps (helpers in web/ and frameworks/).
         self.webhooks = WebhookLedger(catalog.get, environ)
@@ -419,6 +423,8 @@ class HealthMonitor:
                 vendor_status=vendor,
             ),
             services=parts,
+            version=__version__,
+            bridge_system_used=self.bridge_system_used,
         )
 
     async def check_many(
@@ -487,12 +493,14 @@ class HealthMonitor:
         self, names: Iterable[str] | None = None, *, check_api: bool = True, refresh: bool = False
     ) -> Overview:
         """The overview within ``batch_deadline_seconds`` (see :meth:`check_many_within`)."""
-        return summarise(await self.check_many_within(names, check_api=check_api, refresh=refresh))
+        results = await self.check_many_within(names, check_api=check_api, refresh=refresh)
+        return summarise(results, bridge_system_used=self.bridge_system_used)
 
     async def overview(
         self, names: Iterable[str] | None = None, *, check_api: bool = True, refresh: bool = False
     ) -> Overview:
-        return summarise(await self.check_many(names, check_api=check_api, refresh=refresh))
+        results = await self.check_many(names, check_api=check_api, refresh=refresh)
+        return summarise(results, bridge_system_used=self.bridge_system_used)
 
     def configuration_report(self) -> ConfigurationReport:
         checks = {i.id: self.configuration(i) for i in self.catalog}
@@ -529,11 +537,13 @@ def summary_of(results: Sequence[ServiceHealth]) -> OverviewSummary:
     )
 
 
-def summarise(results: list[ServiceHealth]) -> Overview:
+def summarise(results: list[ServiceHealth], *, bridge_system_used: bool = False) -> Overview:
     """The overview body for a list of full results."""
     now = utc_now()
     return Overview(
         timestamp=utc_now(),
+        version=__version__,
+        bridge_system_used=bridge_system_used,
         summary=summary_of(results),
         services={
             r.service: ServiceSummary(

@@ -208,6 +208,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hubspot/{object_type}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Records
+         * @description One page of records; follow ``paging.next.after`` for the next one.
+         */
+        get: operations["list_records_api_hubspot__object_type__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hubspot/{object_type}/{record_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Record
+         * @description One record by id.
+         */
+        get: operations["get_record_api_hubspot__object_type___record_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hubspot/{object_type}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Search Records
+         * @description HubSpot's search: ``filterGroups`` (ORed groups of ANDed filters), one sort, ``query``,
+         *     ``properties``, ``limit`` (up to 200) and ``after``.
+         */
+        post: operations["search_records_api_hubspot__object_type__search_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/incidents": {
         parameters: {
             query?: never;
@@ -631,6 +692,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/{service}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Webhook
+         * @description Verify and record one delivery.
+         */
+        post: operations["receive_webhook_webhooks__service__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -773,6 +854,22 @@ export interface components {
             scopes?: components["schemas"]["Scopes"] | null;
             status: components["schemas"]["CheckStatus"];
         };
+        /**
+         * ApiPart
+         * @description The live call: the probe's verdict, and every call our client made to the provider.
+         */
+        ApiPart: {
+            calls?: components["schemas"]["CallStats"] | null;
+            category?: components["schemas"]["Category"] | null;
+            /** Message */
+            message: string;
+            /** Operations */
+            operations?: {
+                [key: string]: components["schemas"]["CallStats"];
+            };
+            rate_limit?: components["schemas"]["ProviderQuota"] | null;
+            status: components["schemas"]["CheckStatus"];
+        };
         /** AuditEntry */
         AuditEntry: {
             /**
@@ -818,6 +915,47 @@ export interface components {
              * Format: date-time
              */
             timestamp: string;
+        };
+        /**
+         * AuthPart
+         * @description The credential and grant state.
+         */
+        AuthPart: {
+            category?: components["schemas"]["Category"] | null;
+            credential?: components["schemas"]["AuthState"] | null;
+            /** Message */
+            message: string;
+            status: components["schemas"]["CheckStatus"];
+        };
+        /**
+         * AuthState
+         * @description A provider client's credential: which kind, and (OAuth) its renewals. Names, no values.
+         */
+        AuthState: {
+            /**
+             * Expires In Seconds
+             * @description OAuth: seconds until the access token is renewed
+             */
+            expires_in_seconds?: number | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "token" | "oauth";
+            /** @description Why the last renewal failed */
+            last_failure?: components["schemas"]["Category"] | null;
+            /** Last Renewed */
+            last_renewed?: string | null;
+            /**
+             * Renewals
+             * @default 0
+             */
+            renewals: number;
+            /**
+             * Variables
+             * @description The variables holding the credential
+             */
+            variables: string[];
         };
         /** BreakerSnapshot */
         BreakerSnapshot: {
@@ -890,6 +1028,31 @@ export interface components {
              * Format: date-time
              */
             timestamp: string;
+        };
+        /**
+         * CallStats
+         * @description Calls made to a provider (overall or for one operation), by final outcome.
+         */
+        CallStats: {
+            /** Calls */
+            calls: number;
+            /**
+             * Errors
+             * @description Failed calls by category
+             */
+            errors: {
+                [key: string]: number;
+            };
+            /** Latency P50 Ms */
+            latency_p50_ms: number | null;
+            /** Latency P95 Ms */
+            latency_p95_ms: number | null;
+            /** Latency P99 Ms */
+            latency_p99_ms: number | null;
+            /** Success Rate */
+            success_rate: number | null;
+            /** Successes */
+            successes: number;
         };
         /**
          * Category
@@ -1088,6 +1251,37 @@ export interface components {
          */
         Criticality: "critical" | "normal";
         /**
+         * CrmObject
+         * @description ``SimplePublicObject``: property values are strings or null.
+         */
+        CrmObject: {
+            /**
+             * Archived
+             * @default false
+             */
+            archived: boolean;
+            /** Createdat */
+            createdAt: string;
+            /** Id */
+            id: string;
+            /** Properties */
+            properties: {
+                [key: string]: string | null;
+            };
+            /** Updatedat */
+            updatedAt: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** CrmPage */
+        CrmPage: {
+            paging?: components["schemas"]["Paging"] | null;
+            /** Results */
+            results: components["schemas"]["CrmObject"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * Dashboard
          * @description ``GET /api/dashboard``: everything the main view shows, in one request.
          */
@@ -1228,6 +1422,27 @@ export interface components {
          * @enum {string}
          */
         Evidence: "full" | "client";
+        /** Filter */
+        Filter: {
+            /** Highvalue */
+            highValue?: string | null;
+            /**
+             * Operator
+             * @enum {string}
+             */
+            operator: "EQ" | "NEQ" | "LT" | "LTE" | "GT" | "GTE" | "BETWEEN" | "IN" | "NOT_IN" | "HAS_PROPERTY" | "NOT_HAS_PROPERTY" | "CONTAINS_TOKEN" | "NOT_CONTAINS_TOKEN";
+            /** Propertyname */
+            propertyName: string;
+            /** Value */
+            value?: string | null;
+            /** Values */
+            values?: string[] | null;
+        };
+        /** FilterGroup */
+        FilterGroup: {
+            /** Filters */
+            filters: components["schemas"]["Filter"][];
+        };
         /** HistoryItem */
         HistoryItem: {
             category: components["schemas"]["Category"] | null;
@@ -1486,11 +1701,37 @@ export interface components {
             /** Weekdays */
             weekdays?: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
         };
+        /** NextPage */
+        NextPage: {
+            /** After */
+            after: string;
+            /** Link */
+            link?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * Overview
          * @description ``GET /api/integrations/health``: every enabled integration at a glance.
          */
         Overview: {
+            /**
+             * Backend
+             * @description Always "connected": atom-health itself answered
+             * @constant
+             */
+            readonly backend: "connected";
+            /**
+             * Bridge System Used
+             * @description true when this process also serves another framework's app
+             * @default false
+             */
+            bridge_system_used: boolean;
+            /**
+             * Connected Count
+             * @description Integrations that can work now: healthy or degraded
+             */
+            readonly connected_count: number;
             /**
              * Ok
              * @default true
@@ -1500,12 +1741,25 @@ export interface components {
             services: {
                 [key: string]: components["schemas"]["ServiceSummary"];
             };
+            /** @description The overall status (as summary.overall_status) */
+            readonly status: components["schemas"]["Status"];
             summary: components["schemas"]["OverviewSummary"];
             /**
              * Timestamp
              * Format: date-time
              */
             timestamp: string;
+            /**
+             * Total Services
+             * @description How many integrations the answer covers
+             */
+            readonly total_services: number;
+            /**
+             * Version
+             * @description The atom-health version that answered
+             * @default
+             */
+            version: string;
         };
         /** OverviewSummary */
         OverviewSummary: {
@@ -1524,12 +1778,76 @@ export interface components {
             /** Unhealthy Services */
             unhealthy_services: number;
         };
+        /** Paging */
+        Paging: {
+            next?: components["schemas"]["NextPage"] | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** Part */
         Part: {
             /** Message */
             message: string;
             /** Ok */
             ok: boolean;
+        };
+        /**
+         * ProviderError
+         * @description The error body of a route that calls a provider for the caller (``/api/hubspot/...``):
+         *     the same category and message the health check would give, never the provider's text.
+         */
+        ProviderError: {
+            category?: components["schemas"]["Category"] | null;
+            /**
+             * Code
+             * @description The provider's error code
+             */
+            code?: string | null;
+            /**
+             * Error
+             * @description A category, or not_found / invalid_request / conflict
+             */
+            error: string;
+            /**
+             * Http Status
+             * @description The provider's HTTP status
+             */
+            http_status?: number | null;
+            /** Message */
+            message: string;
+            /**
+             * Ok
+             * @default false
+             */
+            ok: boolean;
+            /** Retry After Seconds */
+            retry_after_seconds?: number | null;
+            /** Service */
+            service: string;
+        };
+        /**
+         * ProviderQuota
+         * @description The provider's request limits as its last answers reported them (HubSpot's
+         *     ``X-HubSpot-RateLimit-*`` headers, 429 policy names).
+         */
+        ProviderQuota: {
+            /** Daily Limit */
+            daily_limit?: number | null;
+            /** Daily Remaining */
+            daily_remaining?: number | null;
+            /** Interval Limit */
+            interval_limit?: number | null;
+            /** Interval Ms */
+            interval_ms?: number | null;
+            /** Interval Remaining */
+            interval_remaining?: number | null;
+            /**
+             * Last Policy
+             * @description Policy of the last 429, e.g. DAILY
+             */
+            last_policy?: string | null;
+            /** Observed At */
+            observed_at?: string | null;
         };
         /**
          * Quota
@@ -1579,6 +1897,37 @@ export interface components {
             /** Needed */
             needed?: string[];
         };
+        /** SearchPage */
+        SearchPage: {
+            paging?: components["schemas"]["Paging"] | null;
+            /** Results */
+            results: components["schemas"]["CrmObject"][];
+            /** Total */
+            total: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * SearchRequest
+         * @description ``PublicObjectSearchRequest``: groups are ORed, filters within a group ANDed.
+         */
+        SearchRequest: {
+            /** After */
+            after?: string | null;
+            /** Filtergroups */
+            filterGroups?: components["schemas"]["FilterGroup"][];
+            /**
+             * Limit
+             * @default 10
+             */
+            limit: number;
+            /** Properties */
+            properties?: string[];
+            /** Query */
+            query?: string | null;
+            /** Sorts */
+            sorts?: components["schemas"]["Sort"][];
+        };
         /**
          * Segment
          * @description One hour or day of an uptime bar.
@@ -1604,6 +1953,18 @@ export interface components {
              * @description How old the result is, in seconds, when a refresh inside the refresh window was answered with the newest result instead of a new check
              */
             age_seconds?: number | null;
+            /**
+             * Backend
+             * @description Always "connected": atom-health itself answered
+             * @constant
+             */
+            readonly backend: "connected";
+            /**
+             * Bridge System Used
+             * @description true when this process also serves another framework's app
+             * @default false
+             */
+            bridge_system_used: boolean;
             /**
              * Cached
              * @description true when served from the result cache
@@ -1637,12 +1998,29 @@ export interface components {
             pending: boolean;
             /** Service */
             service: string;
+            /** @description The answer in three parts: api, auth and webhooks */
+            services?: components["schemas"]["ServiceParts"] | null;
             status: components["schemas"]["Status"];
             /**
              * Timestamp
              * Format: date-time
              */
             timestamp: string;
+            /**
+             * Version
+             * @description The atom-health version that answered
+             * @default
+             */
+            version: string;
+        };
+        /**
+         * ServiceParts
+         * @description ``services: {api, auth, webhooks}`` of a per-integration health answer.
+         */
+        ServiceParts: {
+            api: components["schemas"]["ApiPart"];
+            auth: components["schemas"]["AuthPart"];
+            webhooks: components["schemas"]["WebhooksPart"];
         };
         /**
          * ServiceRow
@@ -1741,6 +2119,17 @@ export interface components {
              */
             key: string;
         };
+        /** Sort */
+        Sort: {
+            /**
+             * Direction
+             * @default ASCENDING
+             * @enum {string}
+             */
+            direction: "ASCENDING" | "DESCENDING";
+            /** Propertyname */
+            propertyName: string;
+        };
         /**
          * Status
          * @enum {string}
@@ -1834,6 +2223,59 @@ export interface components {
              * @description The provider's display name
              */
             vendor: string;
+        };
+        /**
+         * WebhookEndpoint
+         * @description Our endpoint as the provider's own API reports it (Stripe webhook endpoints, GitHub
+         *     hook deliveries).
+         */
+        WebhookEndpoint: {
+            /** Detail */
+            detail: string;
+            /** Http Status */
+            http_status?: number | null;
+            /**
+             * Source
+             * @description The API read, e.g. GET /v1/webhook_endpoints
+             */
+            source: string;
+            /**
+             * State
+             * @description enabled, disabled, failing, ok, not_found or unknown
+             */
+            state: string;
+        };
+        /**
+         * WebhooksPart
+         * @description Whether the provider's webhook deliveries reach us, signed with the secret we hold.
+         */
+        WebhooksPart: {
+            category?: components["schemas"]["Category"] | null;
+            /**
+             * Deliveries Last Hour
+             * @default 0
+             */
+            deliveries_last_hour: number;
+            endpoint?: components["schemas"]["WebhookEndpoint"] | null;
+            /** Expected Interval Seconds */
+            expected_interval_seconds?: number | null;
+            /** Last Verified At */
+            last_verified_at?: string | null;
+            /** Message */
+            message: string;
+            /**
+             * Scheme
+             * @description The signature scheme, e.g. stripe
+             */
+            scheme?: string | null;
+            /**
+             * Signature Failures Last Hour
+             * @default 0
+             */
+            signature_failures_last_hour: number;
+            /** Signing Secret Env */
+            signing_secret_env?: string | null;
+            status: components["schemas"]["CheckStatus"];
         };
         /**
          * WindowStats
@@ -2461,6 +2903,347 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    list_records_api_hubspot__object_type__get: {
+        parameters: {
+            query?: {
+                /** @description Cursor from paging.next */
+                after?: string | null;
+                /** @description Records per page (HubSpot's maximum: 100) */
+                limit?: number;
+                /** @description Comma-separated properties */
+                properties?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description contacts, companies or deals */
+                object_type: "contacts" | "companies" | "deals";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrmPage"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Gateway Timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+        };
+    };
+    get_record_api_hubspot__object_type___record_id__get: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated properties */
+                properties?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description contacts, companies or deals */
+                object_type: "contacts" | "companies" | "deals";
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrmObject"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Gateway Timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+        };
+    };
+    search_records_api_hubspot__object_type__search_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description contacts, companies or deals */
+                object_type: "contacts" | "companies" | "deals";
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
+                };
+            };
+            /** @description A body that cannot be read (not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description A body larger than security.max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
+                };
+            };
+            /** @description Gateway Timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderError"];
                 };
             };
         };
@@ -4272,6 +5055,59 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Readiness"];
                 };
+            };
+        };
+    };
+    receive_webhook_webhooks__service__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Integration id or alias, e.g. zoom */
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The signature does not verify (the provider should retry) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a known integration */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnknownService"];
+                };
+            };
+            /** @description The integration has no webhook signature scheme */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No signing secret is configured: the provider should retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -60,5 +60,6 @@ def create_bridge(system: HealthSystem, flask_app: Flask) -> FastAPI:
     """atom-health's app serving ``flask_app`` too: any path FastAPI does not route goes to Flask."""
     app = system.web_app()
     mounted_apps(app).append(MountedFlask(flask_app))
+    system.monitor.bridge_system_used = True  # reported in every health answer
     app.mount("/", WSGIMiddleware(flask_app))  # type: ignore[arg-type]
     return app

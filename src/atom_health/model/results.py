@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from atom_health.model.vocabulary import (
     Category,
@@ -248,6 +248,15 @@ class ServiceHealth(BaseModel):
     services: ServiceParts | None = Field(
         default=None, description="The answer in three parts: api, auth and webhooks"
     )
+    version: str = Field(default="", description="The atom-health version that answered")
+    bridge_system_used: bool = Field(
+        default=False, description="true when this process also serves another framework's app"
+    )
+
+    @computed_field(description='Always "connected": atom-health itself answered')  # type: ignore[prop-decorator]
+    @property
+    def backend(self) -> Literal["connected"]:
+        return "connected"
 
 
 class UnknownService(BaseModel):
@@ -311,6 +320,30 @@ class Overview(BaseModel):
     timestamp: datetime
     summary: OverviewSummary
     services: dict[str, ServiceSummary]
+    version: str = Field(default="", description="The atom-health version that answered")
+    bridge_system_used: bool = Field(
+        default=False, description="true when this process also serves another framework's app"
+    )
+
+    @computed_field(description="The overall status (as summary.overall_status)")  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> Status:
+        return self.summary.overall_status
+
+    @computed_field(description='Always "connected": atom-health itself answered')  # type: ignore[prop-decorator]
+    @property
+    def backend(self) -> Literal["connected"]:
+        return "connected"
+
+    @computed_field(description="Integrations that can work now: healthy or degraded")  # type: ignore[prop-decorator]
+    @property
+    def connected_count(self) -> int:
+        return self.summary.healthy_services + self.summary.degraded_services
+
+    @computed_field(description="How many integrations the answer covers")  # type: ignore[prop-decorator]
+    @property
+    def total_services(self) -> int:
+        return self.summary.total_services
 
 
 class ConfigurationSummary(BaseModel):

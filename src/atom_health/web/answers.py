@@ -220,7 +220,8 @@ class Answers:
             if result is None:
                 return None
             results.append(result)
-        body = with_recent_history(summarise(results), self.recent)
+        overview = summarise(results, bridge_system_used=self.monitor.bridge_system_used)
+        body = with_recent_history(overview, self.recent)
         self._overview = _Memo(inputs, Answer.of(body))
         self._overview_until = min(self.monitor.fresh_until(i) for i in self.monitor.catalog)
         return self._overview.answer

@@ -101,7 +101,11 @@ async def overview(
     """Every enabled integration: status, message, missing variables, 24 h uptime."""
     system = system_of(request)
     results = await system.monitor.check_many_within(check_api=check_api, refresh=refresh)
-    return json_response(with_recent_history(summarise(results), system.recent))
+    return json_response(
+        with_recent_history(
+            summarise(results, bridge_system_used=system.monitor.bridge_system_used), system.recent
+        )
+    )
 
 
 async def configuration(request: Request) -> ConfigurationReport | Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from atom_health.model.results import UnknownService
 from atom_health.web.routes import ServiceName, monitor_of, unknown_service
 
 WEBHOOKS_TAG = "webhooks"
@@ -34,5 +35,14 @@ async def receive_webhook(request: Request, service: ServiceName) -> JSONRespons
 
 def add_webhook_routes(router: APIRouter | FastAPI) -> None:
     router.add_api_route(
-        "/webhooks/{service}", receive_webhook, methods=["POST"], tags=[WEBHOOKS_TAG]
+        "/webhooks/{service}",
+        receive_webhook,
+        methods=["POST"],
+        tags=[WEBHOOKS_TAG],
+        responses={
+            401: {"description": "The signature does not verify (the provider should retry)"},
+            404: {"model": UnknownService, "description": "Not a known integration"},
+            422: {"description": "The integration has no webhook signature scheme"},
+            503: {"description": "No signing secret is configured: the provider should retry"},
+        },
     )
