@@ -178,23 +178,159 @@ def test_detail_view_shows_history_and_incidents(
     assert console_errors == []
 
 
-def test_search_and_status_filter_by_keyboard(live_app: ThreadedServer, page: Page) -> None:
+def visible_rows(page: Page) -> list[str]:
+    """Services of the rows a person can see (laid out, not display:none), in page order."""
+    rows = page.locator(".row")
+    return [
+        rows.nth(i).get_attribute("data-service") or ""
+        for i in range(rows.count())
+        if rows.nth(i).is_visible()
+    ]
+
+
+def test_search_and_status_filter_show_only_matching_rows(
+    live_app: ThreadedServer, page: Page
+) -> None:
     page.goto(live_app.url + "/")
     wait_for_status(page, "slack", "unhealthy")
+    wait_for_status(page, "trello", "unhealthy")
+    assert len(visible_rows(page)) == 14
 
-    page.focus("#search")
+    page.click("#search")
     page.keyboard.type("goo")
-    visible = page.eval_on_selector_all(
-        ".row:not([hidden])", "rows => rows.map(r => r.dataset.service)"
-    )
-    assert visible == ["googledrive"]
+    page.wait_for_function("document.querySelectorAll('.row:not([hidden])').length === 1")
+    assert visible_rows(page) == ["googledrive"]
+    assert page.inner_text("#shown-count") == "Showing 1 of 14"
+
+    page.fill("#search", "")
+    page.keyboard.type("zzz")
+    page.wait_for_selector("#empty", state="visible")
+    assert visible_rows(page) == []
 
     page.fill("#search", "")
     page.select_option("#status-filter", "unhealthy")
-    visible = page.eval_on_selector_all(
-        ".row:not([hidden])", "rows => rows.map(r => r.dataset.service)"
+    page.wait_for_function("document.querySelectorAll('.row:not([hidden])').length === 2")
+    assert sorted(visible_rows(page)) == ["slack", "trello"]
+    assert page.locator("#empty").is_hidden()
+
+    page.click("#search")
+    page.keyboard.type("sla")  # both filters at once
+    page.wait_for_function("document.querySelectorAll('.row:not([hidden])').length === 1")
+    assert visible_rows(page) == ["slack"]
+
+    page.fill("#search", "")
+    page.select_option("#status-filter", "")
+    page.wait_for_function("document.querySelectorAll('.row:not([hidden])').length === 14")
+    assert len(visible_rows(page)) == 14
+
+
+def test_live_result_re_sorts_rows_and_redraws_the_uptime_bar(
+    live_app: ThreadedServer, console_errors: list[str], page: Page, simulator: Simulator
+) -> None:
+    page.goto(live_app.url + "/")
+    wait_for_status(page, "hubspot", "healthy")
+    page.wait_for_selector('.row[data-service="hubspot"] .bar rect.ok')
+    page.evaluate("window.__notReloaded = true")
+
+    simulator.set_fault("hubspot", "reject")
+    wait_for_status(page, "hubspot", "unhealthy")
+    # Unhealthy normal rows come before every healthy one, alphabetically (HubSpot < Trello).
+    page.wait_for_function(
+        """() => {
+          const rows = [...document.querySelectorAll('.row[data-critical="0"]')];
+          return rows[0].dataset.service === 'hubspot' && rows[1].dataset.service === 'trello';
+        }"""
     )
-    assert sorted(visible) == ["slack", "trello"]
+    # The current hour's segment now counts failed checks: no longer fully up.
+    page.wait_for_selector(
+        '.row[data-service="hubspot"] .bar rect:last-child:is(.warn, .bad)', timeout=10000
+    )
+    label = page.get_attribute('.row[data-service="hubspot"] .bar', "aria-label") or ""
+    assert label.startswith("HubSpot uptime 24h: ")
+    assert not label.endswith("100.00 %")
+    assert page.evaluate("window.__notReloaded") is True
+    assert console_errors == []
+
+
+def axe_findings(page: Page) -> list[str]:
+    """Serious and critical axe-core findings on the page as it is now (axe from PyPI)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_findings(
+    live_app: ThreadedServer, browser: Browser, scheme: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        page.goto(live_app.url + "/")
+        wait_for_status(page, "slack", "unhealthy")
+        page.wait_for_selector(".row .bar svg")
+        assert axe_findings(page) == []
+
+        page.click('.row[data-service="stripe"] .row-link')
+        page.wait_for_selector("#detail-results tbody tr")
+        assert axe_findings(page) == []
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.click("a.back")
+        page.wait_for_selector("#list-view:not([hidden])")
+        assert axe_findings(page) == []
+    finally:
+        context.close()
+
+
+def test_dark_mode_follows_the_system_and_the_toggle_wins(
+    live_app: ThreadedServer, browser: Browser
+) -> None:
+    context = browser.new_context(color_scheme="dark")
+    page = context.new_page()
+    background = "getComputedStyle(document.documentElement).backgroundColor"
+    try:
+        page.goto(live_app.url + "/")
+        page.wait_for_selector(".row")
+        assert page.evaluate(background) == "rgb(13, 17, 23)"  # dark, from the system
+        assert page.get_attribute("#theme-toggle", "aria-pressed") == "true"
+        screenshot(page, "dashboard-dark.png")
+
+        page.click("#theme-toggle")
+        assert page.evaluate(background) == "rgb(246, 248, 250)"  # light, chosen
+        assert page.get_attribute("#theme-toggle", "aria-pressed") == "false"
+
+        page.reload()  # the choice is remembered
+        page.wait_for_selector(".row")
+        assert page.evaluate(background) == "rgb(246, 248, 250)"
+    finally:
+        context.close()
+
+
+def test_phone_shows_all_integrations_in_about_two_screens(
+    live_app: ThreadedServer, browser: Browser
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(live_app.url + "/")
+        wait_for_status(page, "slack", "unhealthy")
+        page.wait_for_selector('#alert-list li[data-severity="critical"]')
+        bottom = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('.row')]"
+            ".map(r => r.getBoundingClientRect().bottom + window.scrollY))"
+        )
+        assert bottom <= 2 * 844, f"the 14 rows end at {bottom}px: more than two screens"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "dashboard-phone-list.png")
+    finally:
+        context.close()
 
 
 def test_phone_width_and_lost_connection_message(live_app: ThreadedServer, page: Page) -> None:

@@ -103,8 +103,10 @@ function setConnection(status, text) {
 
 // ---- list --------------------------------------------------------------------------------
 
-function uptimeBar(segments, label) {
-  const svg = el("svg", { viewBox: `0 0 ${segments.length * 10} 26`, preserveAspectRatio: "none" });
+// Bars and sparklines are drawn inside a role="img" element that carries their name; the
+// SVG itself is hidden from assistive technology (its <title>s are hover hints).
+function uptimeBar(segments) {
+  const svg = el("svg", { viewBox: `0 0 ${segments.length * 10} 26`, preserveAspectRatio: "none", "aria-hidden": "true" });
   segments.forEach((segment, index) => {
     const uptime = segment.uptime_percentage;
     const kind = uptime == null ? "none" : uptime >= 99.5 ? "ok" : uptime >= 90 ? "warn" : "bad";
@@ -114,12 +116,11 @@ function uptimeBar(segments, label) {
       ? `${start}: no data` : `${start}: ${uptime.toFixed(2)} % up over ${segment.checks} checks`));
     svg.appendChild(rect);
   });
-  svg.setAttribute("aria-label", label);
   return svg;
 }
 
 function sparkline(values) {
-  const svg = el("svg", { viewBox: "0 0 100 26", preserveAspectRatio: "none", "aria-label": "Recent latency" });
+  const svg = el("svg", { viewBox: "0 0 100 26", preserveAspectRatio: "none", "aria-hidden": "true" });
   if (values.length > 1) {
     const max = Math.max(...values) || 1;
     const points = values.map((v, i) => `${(i / (values.length - 1)) * 100},${24 - (v / max) * 22}`);
@@ -153,9 +154,15 @@ function renderRow(data) {
     const bar = node.querySelector(".bar");
     const uptime = data.uptime[state.window];
     const label = `${data.name} uptime ${state.window}: ${uptime == null ? "no data" : uptime.toFixed(2) + " %"}`;
-    bar.replaceChildren(uptimeBar(data.bars[state.window], label));
+    bar.replaceChildren(uptimeBar(data.bars[state.window]));
     bar.title = label;
-    node.querySelector(".spark").replaceChildren(sparkline(data.latencies));
+    bar.setAttribute("aria-label", label);
+    const spark = node.querySelector(".spark");
+    const values = data.latencies;
+    spark.replaceChildren(sparkline(values));
+    spark.setAttribute("aria-label", values.length
+      ? `${data.name} recent latency: latest ${Math.round(values[values.length - 1])} ms`
+      : `${data.name}: no latency yet`);
   }
   return node;
 }
@@ -172,13 +179,24 @@ function applyFilters() {
     if (match) shown += 1;
   }
   $("empty").hidden = shown > 0;
+  const total = $("rows").children.length;
+  $("shown-count").textContent = shown === total ? `${total} integrations` : `Showing ${shown} of ${total}`;
 }
 
+// Critical first, then worst first, then by name. Rows are moved only when the order
+// changed, and focus stays where it was (a keyboard user does not lose their place).
 function renderList() {
   const ordered = [...state.rows.values()].sort((a, b) =>
     (b.criticality === "critical") - (a.criticality === "critical")
     || SEVERITY[a.status] - SEVERITY[b.status] || a.name.localeCompare(b.name));
-  $("rows").replaceChildren(...ordered.map(renderRow));
+  const nodes = ordered.map(renderRow);
+  const list = $("rows");
+  const current = [...list.children];
+  if (nodes.length !== current.length || nodes.some((node, i) => node !== current[i])) {
+    const focused = document.activeElement;
+    list.replaceChildren(...nodes);
+    if (focused && focused !== document.activeElement && list.contains(focused)) focused.focus();
+  }
   applyFilters();
 }
 
@@ -198,6 +216,10 @@ async function loadAlerts() {
   }) : [el("li", { class: "note" }, "None")]));
 }
 
+const LIVE_FIELDS = ["status", "message", "configured", "missing_env_vars", "category",
+  "vendor_incident", "latency_ms", "checked_at"];
+const pick = (object, keys) => Object.fromEntries(keys.map((key) => [key, object[key]]));
+
 let alertsTimer = null;
 function refreshAlertsSoon() {
   if (alertsTimer) return;
@@ -207,8 +229,14 @@ function refreshAlertsSoon() {
 async function loadDashboard() {
   loadAlerts().catch(() => {});
   const data = await getJSON("api/dashboard");
+  const previous = new Map(state.rows);
   state.rows.clear();  // a disabled integration leaves the list
-  for (const service of data.services) state.rows.set(service.service, service);
+  for (const service of data.services) {
+    // A live result that arrived while this request was in flight is newer: keep its state.
+    const known = previous.get(service.service);
+    const newer = known && Date.parse(known.checked_at) > Date.parse(service.checked_at);
+    state.rows.set(service.service, newer ? { ...service, ...pick(known, LIVE_FIELDS) } : service);
+  }
   const disabled = $("disabled");
   disabled.hidden = data.disabled.length === 0;
   disabled.textContent = `Disabled: ${data.disabled.join(", ")} (not checked)`;
@@ -216,12 +244,17 @@ async function loadDashboard() {
   renderList();
 }
 
+// A live result re-sorts the list at once; uptime bars and sparklines come from stored
+// history, so the server-built rows are reloaded shortly after (once per burst of results).
+let barsTimer = null;
 function mergeRow(row) {
   const known = state.rows.get(row.service) || {};
   const merged = { ...known, ...row };
   state.rows.set(row.service, merged);
-  renderRow(merged);
-  applyFilters();
+  renderList();
+  if (!barsTimer) {
+    barsTimer = setTimeout(() => { barsTimer = null; loadDashboard().catch(() => {}); }, 1500);
+  }
   if (state.detail === row.service) loadDetail(row.service);
 }
 
@@ -368,7 +401,38 @@ function route() {
   }
 }
 
+// ---- theme ---------------------------------------------------------------------------------
+
+const THEME_KEY = "atom-health-theme";
+
+function effectiveTheme() {
+  const chosen = document.documentElement.dataset.theme;
+  if (chosen) return chosen;
+  return window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+}
+
+function showTheme() {
+  const dark = effectiveTheme() === "dark";
+  const button = $("theme-toggle");
+  button.setAttribute("aria-pressed", String(dark));
+}
+
+function setUpTheme() {
+  let saved = null;
+  try { saved = localStorage.getItem(THEME_KEY); } catch { /* storage may be blocked */ }
+  if (saved === "dark" || saved === "light") document.documentElement.dataset.theme = saved;
+  $("theme-toggle").addEventListener("click", () => {
+    const next = effectiveTheme() === "dark" ? "light" : "dark";
+    document.documentElement.dataset.theme = next;
+    try { localStorage.setItem(THEME_KEY, next); } catch { /* not remembered, still applied */ }
+    showTheme();
+  });
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", showTheme);
+  showTheme();
+}
+
 async function start() {
+  setUpTheme();
   $("controls").addEventListener("submit", (event) => event.preventDefault());
   $("sign-in").addEventListener("submit", signIn);
   if (!(await signedIn().catch(() => true))) return;
