@@ -25,7 +25,8 @@ ARTIFACTS = Path(__file__).parent.parent / "artifacts"
 @contextmanager
 def serve(environ: dict[str, str], interval: float) -> Iterator[ThreadedServer]:
     settings = Settings(
-        probes=FAST_PROBES,
+        # A loaded machine must not turn a check "slow" (degraded) and reorder rows.
+        probes=FAST_PROBES.model_copy(update={"slow_threshold_ms": 60_000}),
         cache_ttl_seconds=0,
         refresh_min_interval_seconds=0,
         scheduler=SchedulerSettings(interval_seconds=interval, initial_spread_seconds=0.1),
@@ -229,7 +230,7 @@ def test_live_result_re_sorts_rows_and_redraws_the_uptime_bar(
 ) -> None:
     page.goto(live_app.url + "/")
     wait_for_status(page, "hubspot", "healthy")
-    page.wait_for_selector('.row[data-service="hubspot"] .bar rect.ok')
+    page.wait_for_selector('.row[data-service="hubspot"] .bar rect.ok', state="attached")
     page.evaluate("window.__notReloaded = true")
 
     simulator.set_fault("hubspot", "reject")
@@ -243,7 +244,9 @@ def test_live_result_re_sorts_rows_and_redraws_the_uptime_bar(
     )
     # The current hour's segment now counts failed checks: no longer fully up.
     page.wait_for_selector(
-        '.row[data-service="hubspot"] .bar rect:last-child:is(.warn, .bad)', timeout=10000
+        '.row[data-service="hubspot"] .bar rect:last-child:is(.warn, .bad)',
+        state="attached",  # bars are redrawn as results stream in
+        timeout=10000,
     )
     label = page.get_attribute('.row[data-service="hubspot"] .bar', "aria-label") or ""
     assert label.startswith("HubSpot uptime 24h: ")
