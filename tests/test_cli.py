@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from typer.testing import CliRunner
 
 from atom_health.cli import app
-from atom_health.serving import free_port
+from atom_health.serving import ThreadedServer, free_port
+from atom_health.system import HealthSystem
+from atom_health.web.app import create_app
 from tests.conftest import FULL_ENV
+
+FULL_SERVICES = ("zoom", "notion", "trello", "stripe", "quickbooks", "github", "salesforce",
+                 "googledrive", "dropbox", "slack", "hubspot", "jira", "linear", "xero")  # fmt: skip
 
 runner = CliRunner()
 
@@ -67,7 +77,7 @@ def test_config_command_table_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
     table = runner.invoke(app, ["config"])
     as_json = runner.invoke(app, ["config", "--json"])
 
-    assert table.exit_code == 0
+    assert table.exit_code == 1  # required variables are missing, as `health` would say
     assert "33%" in table.stdout
     assert "0 configured · 1 partly · 13 not configured · 14 total" in table.stdout
     body = json.loads(as_json.stdout)
@@ -88,13 +98,53 @@ def test_malformed_config_file_exits_2_with_a_clear_message(tmp_path: Path, comm
     assert "Traceback" not in result.output
 
 
+@pytest.mark.usefixtures("clean_env")
+def test_config_exits_0_only_when_every_required_variable_is_set(tmp_path: Path) -> None:
+    config = tmp_path / "atom.yaml"
+    config.write_text(
+        "integrations:\n"
+        + "".join(f"  {name}: {{enabled: false}}\n" for name in FULL_SERVICES if name != "linear")
+    )
+    missing = runner.invoke(app, ["config", "--config", str(config)])
+    os.environ["LINEAR_API_KEY"] = "lin"
+    try:
+        complete = runner.invoke(app, ["config", "--config", str(config)])
+    finally:
+        del os.environ["LINEAR_API_KEY"]
+
+    assert missing.exit_code == 1
+    assert "LINEAR_API_KEY" in missing.stdout
+    assert complete.exit_code == 0, complete.output
+
+
+def test_version() -> None:
+    from atom_health._version import __version__
+
+    result = runner.invoke(app, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.stdout == f"atom-health {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "command", ["", "serve", "system", "health", "config", "test", "demo", "fault", "simulate"]
+)
+def test_help_has_no_type_placeholders(command: str) -> None:
+    result = runner.invoke(app, [*command.split(), "--help"])
+
+    assert result.exit_code == 0
+    assert "<" not in result.stdout.replace("<=", ""), result.stdout  # no <bool>, <str>, ...
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("command", ["health", "config", "serve"])
 def test_help_is_complete(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
 
     assert result.exit_code == 0
     assert "--config" in result.stdout
-    expected = {"health": ["--json", "--no-api", "SERVICE..."], "config": ["--json"],
+    expected = {"health": ["--json", "--no-api", "[SERVICE]...", "--url", "--api-key",
+                           "ATOM_HEALTH_API_KEY"], "config": ["--json"],
                 "serve": ["--host", "--port", "--log-level"]}[command]  # fmt: skip
     for option in expected:
         assert option in result.stdout
@@ -129,3 +179,97 @@ def _wait_for_json(url: str) -> dict[str, object]:
         except httpx.TransportError:
             time.sleep(0.05)
     raise AssertionError(f"server at {url} never answered")
+
+
+def test_a_busy_port_exits_4_not_1(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "atom_health", "serve", "--port", str(port),
+             "--database-url", "memory://"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    assert result.returncode == 4, result.stderr
+    assert f"could not listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def guarded_server(system: HealthSystem) -> Iterator[ThreadedServer]:
+    """The real app behind a Bearer-key check (as access control would answer)."""
+    guarded = create_app(system)
+
+    @guarded.middleware("http")
+    async def require_key(request: Request, call_next: Any) -> Any:
+        if request.headers.get("authorization") != "Bearer s3cret-key-42":
+            return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
+        return await call_next(request)
+
+    with ThreadedServer(guarded) as running:
+        yield running
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_health_asks_a_running_server_with_a_key(
+    guarded_server: ThreadedServer, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ["LINEAR_API_KEY"] = "lin"  # the server's environment, not this process's
+    url = guarded_server.url
+
+    refused = runner.invoke(app, ["health", "--url", url, "--no-api"])
+    one = runner.invoke(
+        app, ["health", "linear", "--url", url, "--no-api", "--api-key", "s3cret-key-42"]
+    )
+    monkeypatch.setenv("ATOM_HEALTH_API_KEY", "s3cret-key-42")
+    every = runner.invoke(app, ["health", "--url", url, "--no-api", "--json"])
+    unknown = runner.invoke(app, ["health", "friendster", "--url", url])
+    unreachable = runner.invoke(app, ["health", "--url", "http://127.0.0.1:1"])
+
+    assert refused.exit_code == 2
+    assert "refused the request (HTTP 401)" in refused.stderr
+    assert "ATOM_HEALTH_API_KEY" in refused.stderr
+    assert one.exit_code == 0, one.output
+    assert "✔ healthy" in one.stdout
+    assert every.exit_code == 1  # the others are not configured on the server
+    body = json.loads(every.stdout)
+    assert body["summary"]["total_services"] == 14
+    assert body["services"]["linear"]["status"] == "healthy"
+    assert unknown.exit_code == 2
+    assert "Unknown integration: friendster" in unknown.stderr
+    assert unreachable.exit_code == 5
+    for result in (refused, one, every, unknown, unreachable):
+        assert "s3cret-key-42" not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_demo_prints_fault_commands_that_work_when_pasted(tmp_path: Path) -> None:
+    """Run as the installed script with its directory NOT on PATH (a venv not activated)."""
+    script = Path(sys.executable).parent / "atom-health"
+    port, simulator_port = free_port(), free_port()
+    env = {key: value for key, value in os.environ.items() if key not in FULL_ENV}
+    env["PATH"] = "/usr/bin:/bin"
+    command = [str(script), "demo", "--port", str(port), "--simulator-port", str(simulator_port)]
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            lines: list[str] = []
+            while not any(" fault zoom server_error " in line for line in lines):
+                line = process.stdout.readline()
+                assert line, "".join(lines)
+                lines.append(line)
+            pasted = next(line for line in lines if " fault slack none " in line).strip()
+            assert f"--simulator http://127.0.0.1:{simulator_port}" in pasted
+
+            ran = subprocess.run(
+                ["bash", "-c", pasted], env=env, capture_output=True, text=True, timeout=60
+            )
+
+            assert ran.returncode == 0, ran.stdout + ran.stderr
+            state = httpx.get(f"http://127.0.0.1:{simulator_port}/_admin/state", timeout=10)
+            assert state.json()["providers"]["slack"]["fault"] is None  # the demo had "reject"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

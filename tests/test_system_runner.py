@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,9 +20,12 @@ from playwright.sync_api import Browser
 from typer.testing import CliRunner
 
 from atom_health.cli import app
-from atom_health.report.models import TestReport, score_of
-from atom_health.serving import free_port
+from atom_health.config import HistorySettings, Settings
+from atom_health.report.models import TestReport
+from atom_health.serving import ThreadedServer, free_port
 from atom_health.simulator import Simulator
+from atom_health.system import HealthSystem
+from tests.conftest import FAST_PROBES
 
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
 # Latency targets no machine misses, so outcomes never depend on its speed or load.
@@ -112,8 +116,8 @@ def sim_process_env(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.usefixtures("sim_process_env")
-def test_test_command_reports_scores_and_exit_codes(tmp_path: Path, simulator: Simulator) -> None:
-    simulator.set_fault("slack", "reject")
+def test_test_command_gate_and_exit_codes(tmp_path: Path, simulator: Simulator) -> None:
+    simulator.set_fault("hubspot", "reject")  # a normal integration down: score 94.4
     runner = CliRunner()
     reports = ["--json-report", str(tmp_path / "r.json"), "--html-report", str(tmp_path / "r.html"),
                *ANY_SPEED]  # fmt: skip
@@ -125,13 +129,15 @@ def test_test_command_reports_scores_and_exit_codes(tmp_path: Path, simulator: S
     unknown = runner.invoke(app, ["test", "myspace", *reports])
 
     assert (failing.exit_code, gated.exit_code, strict.exit_code) == (1, 0, 1)
+    assert "Deploy gate: passed: health score 94.4 >= 90" in gated.stdout
+    assert "health score 94.4 is under 99.9" in strict.stderr
     assert passing.exit_code == 0, passing.output
     assert unknown.exit_code == 2
     assert "Unknown integration: myspace" in unknown.output
     unreachable = runner.invoke(
         app, ["test", "--url", "http://ops:Pa55w0rdXy@127.0.0.1:1", *reports]
     )
-    assert unreachable.exit_code == 2
+    assert unreachable.exit_code == 5
     assert "cannot reach atom-health at http://127.0.0.1:1" in unreachable.output
     assert "Pa55w0rdXy" not in unreachable.output
     report = TestReport.model_validate_json((tmp_path / "r.json").read_text())
@@ -140,13 +146,35 @@ def test_test_command_reports_scores_and_exit_codes(tmp_path: Path, simulator: S
 
 
 @pytest.mark.usefixtures("sim_process_env")
-def test_report_json_schema_and_score_arithmetic(tmp_path: Path, simulator: Simulator) -> None:
+def test_gate_fails_when_a_critical_integration_is_unhealthy_whatever_the_score(
+    tmp_path: Path, simulator: Simulator
+) -> None:
     simulator.set_fault("slack", "reject")
-    json_path, html_path = tmp_path / "r.json", tmp_path / "r.html"
+    reports = ["--json-report", str(tmp_path / "r.json"), "--html-report", str(tmp_path / "r.html"),
+               *ANY_SPEED]  # fmt: skip
 
-    result = CliRunner().invoke(
-        app, ["test", "--json-report", str(json_path), "--html-report", str(html_path), *ANY_SPEED]
-    )
+    gated = CliRunner().invoke(app, ["test", *reports, "--fail-under", "0"])
+
+    assert gated.exit_code == 1
+    assert "Deploy gate: failed: critical integration unhealthy: slack" in gated.stderr
+
+
+@pytest.mark.usefixtures("sim_process_env")
+def test_report_json_junit_and_the_one_health_score(
+    tmp_path: Path, simulator: Simulator, sim_credentials: dict[str, str], sim_urls: dict[str, str]
+) -> None:
+    simulator.set_fault("slack", "reject")
+    json_path, junit_path = tmp_path / "r.json", tmp_path / "junit.xml"
+    probes = FAST_PROBES.model_copy(update={"slow_threshold_ms": 60_000})  # load: not "slow"
+    settings = Settings(probes=probes, history=HistorySettings(database_url="memory://"))
+    system = HealthSystem(settings, {**sim_credentials, **sim_urls}, scheduler=False)
+    with ThreadedServer(system.web_app()) as server:
+        result = CliRunner().invoke(app, [
+            "test", "--url", server.url, "--json-report", str(json_path),
+            "--html-report", str(tmp_path / "r.html"), "--junit-xml", str(junit_path), *ANY_SPEED,
+        ])  # fmt: skip
+        api = httpx.get(server.url + "/api/integrations/health", timeout=30).json()
+        dashboard = httpx.get(server.url + "/api/dashboard", timeout=30).json()
 
     assert result.exit_code == 1
     report = TestReport.model_validate_json(json_path.read_text())
@@ -159,16 +187,29 @@ def test_report_json_schema_and_score_arithmetic(tmp_path: Path, simulator: Simu
     passed = sum(c.outcome == "pass" for c in slack.tests)
     failed = sum(c.outcome == "fail" for c in slack.tests)
     assert slack.pass_rate == round(100 * passed / (passed + failed), 1)
-    assert report.score == score_of(report.integrations)
-    # 4 critical integrations weigh 2, 10 others 1 (sum 18); all at 100 % but Slack (critical).
-    assert sum(2 if i.criticality == "critical" else 1 for i in report.integrations) == 18
-    assert report.score == pytest.approx((16 * 100 + 2 * slack.pass_rate) / 18, abs=0.05)
+    # One health score: 4 critical integrations weigh 2, 10 others 1 (18); Slack (critical) 0.
+    assert report.health_score == round(16 * 100 / 18, 1) == 88.9
+    assert api["summary"]["health_score"] == dashboard["summary"]["health_score"] == 88.9
+    assert report.pass_rate == round(100 * report.passed / (report.passed + report.failed), 1)
     assert report.failed == 1
     assert any("SLACK_BOT_TOKEN" in line for line in report.recommendations)
     assert {c.name for c in slack.tests} >= {
         "configuration complete", "live probe", "route /api/{service}/health", "route /api/v2/health/health/{service}",
         "configuration check latency", "probe latency", "vendor status",
     }  # fmt: skip
+
+    junit = ET.parse(junit_path).getroot()
+    assert junit.tag == "testsuites"
+    assert (junit.get("failures"), junit.get("tests")) == (
+        "1",
+        str(report.passed + 1 + report.skipped),
+    )
+    suites = {suite.get("name"): suite for suite in junit.iter("testsuite")}
+    assert len(suites) == 14
+    failure = suites["slack"].find("testcase[@name='live probe']/failure")
+    assert failure is not None
+    assert "credentials_rejected" in (failure.get("message") or "")
+    assert suites["slack"].find("testcase[@name='configuration complete']/failure") is None
 
 
 @pytest.mark.usefixtures("sim_process_env")

@@ -1,7 +1,11 @@
 """The ``atom-health`` command.
 
-Exit codes: 0 all checked integrations are healthy; 1 at least one is not;
-2 usage or configuration error (unknown service, malformed config file); 3 unexpected error.
+Exit codes (the README lists them too):
+0 all checked integrations are healthy (``config``: every required variable is set;
+``test``: passed, or the gate held); 1 at least one is not; 2 usage or configuration error
+(unknown service, malformed config file, a key the server refused); 3 unexpected error;
+4 could not start (the port is taken or cannot be bound); 5 could not reach the server
+asked with ``--url``.
 """
 
 from __future__ import annotations
@@ -9,14 +13,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
+import shutil
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperCommand, TyperOption
 
 from atom_health.cli_manage import manage_app
 from atom_health.config import CONFIG_ENV_VAR, ConfigError, Role, Settings, load_settings
@@ -25,17 +33,23 @@ from atom_health.model.results import ConfigurationReport, Overview, Status
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 
 if TYPE_CHECKING:
+    import httpx
+
     from atom_health.report.models import TestReport
     from atom_health.system import HealthSystem
 
-EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_ERROR, EXIT_CANNOT_START, EXIT_UNREACHABLE = range(6)
+API_KEY_ENV_VAR = "ATOM_HEALTH_API_KEY"
 
 app = typer.Typer(
     name="atom-health",
     help="Can each third-party integration work right now, and if not, why?",
+    epilog="Exit codes: 0 healthy; 1 unhealthy; 2 usage or configuration error; 3 unexpected "
+    "error; 4 could not start (port taken); 5 could not reach the server given with --url.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: no "<bool>" type placeholders on flags
 )
 out = Console()
 err = Console(stderr=True)
@@ -45,6 +59,7 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
+        metavar="FILE",
         help=f"Config file (YAML or TOML). Default: ${CONFIG_ENV_VAR}, else built-in defaults.",
         dir_okay=False,
     ),
@@ -52,6 +67,25 @@ ConfigOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for machines instead of a table.")
 ]
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL",
+        help="Ask this running atom-health server (e.g. http://127.0.0.1:8000) "
+        "instead of checking from this process.",
+    ),
+]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="KEY",
+        envvar=API_KEY_ENV_VAR,
+        show_envvar=True,
+        help="API key for --url, sent as a Bearer token.",
+    ),
+]
+
 
 STATUS_STYLE = {
     Status.healthy: ("✔", "green"),
@@ -76,6 +110,37 @@ def load_config(config: Path | None) -> Settings:
         return load_settings(config)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+
+
+def show_version(value: bool) -> None:
+    if value:
+        from atom_health._version import __version__
+
+        typer.echo(f"atom-health {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Can each third-party integration work right now, and if not, why?"""
+
+
+def self_command() -> str:
+    """This very command as a shell would run it: by name when it is on PATH, else by path."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "atom-health" and argv0.exists():
+        on_path = shutil.which("atom-health")
+        if on_path and Path(on_path).resolve() == argv0.resolve():
+            return "atom-health"
+        return shlex.quote(str(argv0.resolve()))
+    return f"{shlex.quote(sys.executable)} -m atom_health"
 
 
 def load_monitor(config: Path | None) -> HealthMonitor:
@@ -120,8 +185,10 @@ InsecureOption = Annotated[
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.", min=1, max=65535)] = 8000,
     config: ConfigOption = None,
     scheduler: Annotated[
         bool,
@@ -134,11 +201,12 @@ def serve(
     database_url: Annotated[
         str | None,
         typer.Option(
+            metavar="URL",
             help="History database (SQLAlchemy URL, or memory://). Default: "
             "$ATOM_HEALTH_DATABASE_URL, else the config file, else sqlite:///atom-health.db.",
         ),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[str, typer.Option(metavar="LEVEL", help="uvicorn log level.")] = "info",
     insecure_no_auth: InsecureOption = False,
 ) -> None:
     """Serve the API (docs at /docs, metrics at /metrics) and the dashboard, and run the scheduler."""
@@ -180,18 +248,21 @@ def run_server(
     try:
         serve_system(system, host, port, ready=ready, log_level=log_level)
     except StartError as exc:
-        raise fail(str(exc), EXIT_UNHEALTHY) from None
+        raise fail(str(exc), EXIT_CANNOT_START) from None
     except ConfigError as exc:
         raise fail(str(exc)) from None
 
 
 @app.command()
 def system(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.", min=1, max=65535)] = 8000,
     config: ConfigOption = None,
     database_url: Annotated[
-        str | None, typer.Option(help="History database URL (default: see serve --help).")
+        str | None,
+        typer.Option(metavar="URL", help="History database URL (default: see serve --help)."),
     ] = None,
     insecure_no_auth: InsecureOption = False,
 ) -> None:
@@ -212,27 +283,49 @@ def print_ready(url: str, overview: Overview) -> None:
 
 @app.command()
 def demo(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.", min=1, max=65535)] = 8000,
+    simulator_port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="PORT", help="The simulator's TCP port. Default: a free one.", min=1, max=65535
+        ),
+    ] = None,
 ) -> None:
     """A live dashboard with no credentials at all: the provider simulator on loopback with a
     realistic mix (most healthy, one slow, one with rejected credentials, one during a vendor
-    incident, one not configured), and the whole system pointed at it."""
+    incident, one not configured), and the whole system pointed at it. Prints the commands
+    that flip faults, ready to paste."""
     from atom_health.demo import DEMO_FAULTS, demo_system
     from atom_health.simulator import Simulator
 
-    with Simulator(host=host) as simulator:
+    try:
+        simulator = Simulator(host=host, port=simulator_port).start()
+    except RuntimeError:
+        raise fail(
+            f"could not start the simulator on {host}:{simulator_port}", EXIT_CANNOT_START
+        ) from None
+    try:
         running = demo_system(simulator)
+        command = f"{self_command()} fault"
+        where = f"--simulator {simulator.url}"
 
         def ready(url: str, overview: Overview) -> None:
             print_ready(url, overview)
             out.print(f"Simulator: {simulator.url}   (faults now: {DEMO_FAULTS})")
-            out.print(
-                "Flip a fault:  atom-health fault slack none --simulator "
-                f"{simulator.url}    atom-health fault zoom server_error --simulator {simulator.url}"
-            )
+            out.print("Flip a fault (paste into another terminal):", highlight=False)
+            for example in (
+                "slack none",
+                "zoom server_error",
+                "stripe none --status-page incident",
+            ):
+                typer.echo(f"  {command} {example} {where}")
 
         run_server(running, host, port, ready=ready)
+    finally:
+        simulator.stop()
 
 
 FAULTS = ("reject", "forbidden", "rate_limit", "server_error", "slow", "hang", "malformed",
@@ -241,16 +334,20 @@ FAULTS = ("reject", "forbidden", "rate_limit", "server_error", "slow", "hang", "
 
 @app.command()
 def fault(
-    provider: Annotated[str, typer.Argument(help="Provider id, e.g. slack.")],
-    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(FAULTS)}.")] = "none",
+    provider: Annotated[str, typer.Argument(metavar="PROVIDER", show_default=False)],
+    name: Annotated[str, typer.Argument(metavar="[FAULT]", show_default=False)] = "none",
     status_page: Annotated[
-        str, typer.Option(help="operational, incident or broken.")
+        str, typer.Option(metavar="STATE", help="operational, incident or broken.")
     ] = "operational",
     simulator: Annotated[
-        str, typer.Option(help="The simulator's URL (see demo or simulate).")
+        str, typer.Option(metavar="URL", help="The simulator's URL (see demo or simulate).")
     ] = "http://127.0.0.1:9100",
 ) -> None:
-    """Switch a fault in the provider simulator (for the demo and rehearsals)."""
+    """Switch a fault in the provider simulator (for the demo and rehearsals).
+
+    PROVIDER is a provider id (e.g. slack); FAULT one of: reject, forbidden, rate_limit,
+    server_error, slow, hang, malformed, reset, none (the default: no fault).
+    """
     import httpx
 
     if name not in FAULTS:
@@ -269,51 +366,63 @@ def fault(
 def run_integration_tests(
     services: Annotated[
         list[str] | None,
-        typer.Argument(metavar="SERVICE...", help="Integrations to test; all when omitted."),
+        typer.Argument(metavar="SERVICE", show_default=False),
     ] = None,
     url: Annotated[
-        str | None, typer.Option(help="Test this running server; default: start one in-process.")
+        str | None,
+        typer.Option(
+            metavar="URL", help="Test this running server; default: start one in-process."
+        ),
     ] = None,
     config: ConfigOption = None,
     json_report: Annotated[
-        Path, typer.Option(help="Where to write the JSON report.", dir_okay=False)
+        Path, typer.Option(metavar="FILE", help="Where to write the JSON report.", dir_okay=False)
     ] = Path("atom-health-report.json"),
     html_report: Annotated[
-        Path, typer.Option(help="Where to write the HTML report.", dir_okay=False)
+        Path, typer.Option(metavar="FILE", help="Where to write the HTML report.", dir_okay=False)
     ] = Path("atom-health-report.html"),
+    junit_xml: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Also write JUnit XML (for CI).", dir_okay=False),
+    ] = None,
     fail_under: Annotated[
         float | None,
-        typer.Option(min=0, max=100, help="Exit 0 when the score is at least this (deploy gate)."),
+        typer.Option(
+            metavar="SCORE",
+            min=0,
+            max=100,
+            help="Deploy gate: exit 0 when the health score is at least this and no critical "
+            "integration is unhealthy.",
+        ),
     ] = None,
     config_target_ms: Annotated[
         float,
-        typer.Option(min=0, help="A configuration check (one route) must answer within this."),
+        typer.Option(
+            metavar="MS", min=0, help="A configuration check (one route) must answer within this."
+        ),
     ] = 10.0,
     probe_target_ms: Annotated[
-        float, typer.Option(min=0, help="A live probe must answer within this.")
+        float, typer.Option(metavar="MS", min=0, help="A live probe must answer within this.")
     ] = 500.0,
+    api_key: ApiKeyOption = None,
     as_json: JsonOption = False,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            envvar="ATOM_HEALTH_API_KEY",
-            help="API key for a server that needs one (admin, for the refresh tests).",
-            show_envvar=True,
-        ),
-    ] = None,
 ) -> None:
     """Test every integration (or those named): configuration, live probe, every health route's
     body against its schema, latency against the targets, vendor status. Writes a JSON and an
-    HTML report. Exit 0 only when every test passed (or, with --fail-under, when the score is
-    at least that); 1 otherwise; 2 on usage error."""
+    HTML report (and JUnit XML with --junit-xml). Exit 0 only when every test passed, or, with
+    --fail-under, when the gate holds (the health score is at least SCORE and no critical
+    integration is unhealthy, whatever the score); 1 otherwise; 2 on usage error; 5 when the
+    server given with --url cannot be reached."""
     from contextlib import ExitStack
 
     import httpx
     from rich.progress import Progress
 
     from atom_health.report.html import render_html
+    from atom_health.report.junit import render_junit
     from atom_health.report.tester import (
         LatencyTargets,
+        deploy_gate,
         known_services,
         resolve_services,
         run_tests,
@@ -334,7 +443,9 @@ def run_integration_tests(
         try:
             known = known_services(client)
         except httpx.HTTPError as exc:
-            raise fail(f"cannot reach atom-health at {shown} ({type(exc).__name__})") from None
+            raise fail(
+                f"cannot reach atom-health at {shown} ({type(exc).__name__})", EXIT_UNREACHABLE
+            ) from None
         chosen, unknown = resolve_services(client, services) if services else (known, [])
         if unknown:
             raise fail(f"Unknown integration: {', '.join(unknown)} (known: {', '.join(known)})")
@@ -344,18 +455,25 @@ def run_integration_tests(
             report = run_tests(client, chosen, shown, lambda _: progress.advance(task), targets)
     json_report.write_text(report.model_dump_json(indent=2), encoding="utf-8")
     html_report.write_text(render_html(report), encoding="utf-8")
+    if junit_xml is not None:
+        junit_xml.write_bytes(render_junit(report))
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
         out.print(test_table(report))
-        out.print(f"Reports: {json_report}  {html_report}")
-    passed = report.ok if fail_under is None else (report.score or 0) >= fail_under
-    raise typer.Exit(EXIT_OK if passed else EXIT_UNHEALTHY)
+        out.print(
+            f"Reports: {json_report}  {html_report}" + (f"  {junit_xml}" if junit_xml else "")
+        )
+    if fail_under is None:
+        raise typer.Exit(EXIT_OK if report.ok else EXIT_UNHEALTHY)
+    held, reason = deploy_gate(report, fail_under)
+    (out if held else err).print(f"Deploy gate: {reason}", markup=False, highlight=False)
+    raise typer.Exit(EXIT_OK if held else EXIT_UNHEALTHY)
 
 
 def test_table(report: TestReport) -> Table:
     table = Table(
-        title=f"Integration tests: score {report.score}",
+        title=f"Integration tests: health score {report.health_score}",
         caption=f"{report.passed} passed · {report.failed} failed · {report.skipped} skipped",
     )
     table.add_column("Integration", style="bold")
@@ -373,7 +491,7 @@ def test_table(report: TestReport) -> Table:
 def health(
     services: Annotated[
         list[str] | None,
-        typer.Argument(metavar="SERVICE...", help="Integration ids or aliases; all when omitted."),
+        typer.Argument(metavar="SERVICE", show_default=False),
     ] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
@@ -381,19 +499,26 @@ def health(
         bool,
         typer.Option("--api/--no-api", help="Probe providers live, or check configuration only."),
     ] = True,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
-    """Check integrations. Exit 0 when all are healthy, 1 when any is not, 2 on usage error."""
-    monitor = load_monitor(config)
+    """Check integrations (SERVICE: ids or aliases; all when omitted), here or, with --url,
+    on a running server. Exit 0 when all are healthy, 1 when any is not, 2 on usage error,
+    5 when the server cannot be reached."""
+    if url is not None:
+        report = ask_server(url, api_key, services or [], check_api)
+    else:
+        monitor = load_monitor(config)
 
-    async def run() -> Overview:
-        async with monitor:
-            return await monitor.overview(services or None, check_api=check_api)
+        async def run() -> Overview:
+            async with monitor:
+                return await monitor.overview(services or None, check_api=check_api)
 
-    try:
-        report = asyncio.run(run())
-    except UnknownIntegrationError as exc:
-        known = ", ".join(i.id for i in monitor.catalog)
-        raise fail(f"{exc} (known: {known})") from None
+        try:
+            report = asyncio.run(run())
+        except UnknownIntegrationError as exc:
+            known = ", ".join(i.id for i in monitor.catalog)
+            raise fail(f"{exc} (known: {known})") from None
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -402,10 +527,54 @@ def health(
     raise typer.Exit(EXIT_OK if healthy else EXIT_UNHEALTHY)
 
 
+def ask_server(url: str, api_key: str | None, services: list[str], check_api: bool) -> Overview:
+    """The overview from a running server's API (the named services, or all of them)."""
+    import httpx
+
+    from atom_health.model.results import ServiceHealth
+    from atom_health.monitor import summarise
+
+    shown = re.sub(r"//[^/@]*@", "//", url)  # never print credentials in the URL
+    headers = {"Accept": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    params = {"check_api": str(check_api).lower()}
+    try:
+        with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=60) as client:
+            if not services:
+                answer = client.get("/api/integrations/health", params=params)
+                _refused(answer, shown)
+                return Overview.model_validate_json(answer.content)
+            results = []
+            for name in services:
+                answer = client.get(f"/api/{name}/health", params=params)
+                if answer.status_code == 404:
+                    raise fail(f"Unknown integration: {name} (asked {shown})")
+                _refused(answer, shown)
+                results.append(ServiceHealth.model_validate_json(answer.content))
+            return summarise(results)
+    except httpx.HTTPError as exc:
+        raise fail(
+            f"cannot reach atom-health at {shown} ({type(exc).__name__})", EXIT_UNREACHABLE
+        ) from None
+
+
+def _refused(answer: httpx.Response, shown: str) -> None:
+    if answer.status_code in (401, 403):
+        raise fail(
+            f"{shown} refused the request (HTTP {answer.status_code}): "
+            f"give an API key with --api-key or ${API_KEY_ENV_VAR}"
+        )
+    if answer.status_code != 200:
+        raise fail(f"{shown} answered HTTP {answer.status_code}", EXIT_UNREACHABLE)
+
+
 @app.command()
 def simulate(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 9100,
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.", min=1, max=65535)] = 9100,
 ) -> None:
     """Run the provider simulator: every built-in provider on one local port, for rehearsals.
 
@@ -479,12 +648,17 @@ def new_key_command(
 
 @app.command("config")
 def config_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Show which integrations have their required variables set (names only, never values)."""
+    """Show which integrations have their required variables set (names only, never values).
+
+    Exit 0 when every enabled integration has all its required variables, 1 when one lacks
+    any, 2 on usage error."""
     report = load_monitor(config).configuration_report()
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
         out.print(configuration_table(report))
+    complete = report.summary.fully_configured == report.summary.total_integrations
+    raise typer.Exit(EXIT_OK if complete else EXIT_UNHEALTHY)
 
 
 def overview_table(report: Overview) -> Table:
@@ -526,6 +700,25 @@ def configuration_table(report: ConfigurationReport) -> Table:
             ", ".join(check.missing_env_vars),
         )
     return table
+
+
+class _PlainHelpCommand(TyperCommand):
+    """Help lists options only, as ``--name METAVAR``; arguments are named in the usage line
+    and described in the command's text (no ``<str>``/``<bool>`` type placeholders)."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        records = [
+            record
+            for param in self.get_params(ctx)
+            if isinstance(param, TyperOption) and (record := param.get_help_record(ctx))
+        ]
+        if records:
+            with formatter.section("Options"):
+                formatter.write_dl(records)
+
+
+for _registered in app.registered_commands:
+    _registered.cls = _PlainHelpCommand
 
 
 def main() -> None:

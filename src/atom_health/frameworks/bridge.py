@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import time
 
-from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
-from flask import Flask
+
+from atom_health.model.errors import MissingExtraError
+
+try:
+    from a2wsgi import WSGIMiddleware
+    from flask import Flask
+except ImportError:
+    raise MissingExtraError("The Flask bridge", "flask") from None
 
 from atom_health.model.results import Status
 from atom_health.system import HealthSystem

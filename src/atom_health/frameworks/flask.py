@@ -21,8 +21,14 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
-from flask import Blueprint, Flask, Response, current_app, request, stream_with_context
 from starlette.routing import Route
+
+from atom_health.model.errors import MissingExtraError
+
+try:
+    from flask import Blueprint, Flask, Response, current_app, request, stream_with_context
+except ImportError:
+    raise MissingExtraError("The Flask extension", "flask") from None
 
 from atom_health.config import Settings
 from atom_health.system import HealthSystem

@@ -1,4 +1,4 @@
-"""The integration tester's report (JSON), and the documented score."""
+"""The integration tester's report (JSON)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ class IntegrationReport(BaseModel):
 
 
 class TestReport(BaseModel):
-    """What ``atom-health test`` found. ``score`` is the mean of the integrations' pass rates,
-    critical integrations counting twice (0-100)."""
+    """What ``atom-health test`` found. ``health_score`` is the one health score of
+    atom-health (:func:`atom_health.classify.health_score`, the dashboard's and the API's),
+    over the integrations' statuses during the run; ``pass_rate`` is the share of tests passed."""
 
     __test__ = False  # not a pytest test class
 
@@ -41,19 +42,12 @@ class TestReport(BaseModel):
     generated_at: datetime
     target: str
     duration_seconds: float
-    score: float | None
+    health_score: float | None = Field(
+        description="0-100: healthy 100, degraded 50, unhealthy 0; critical ones count twice"
+    )
+    pass_rate: float | None = Field(description="Tests passed / (passed + failed), %")
     passed: int
     failed: int
     skipped: int
     integrations: list[IntegrationReport]
     recommendations: list[str]
-
-
-def score_of(integrations: list[IntegrationReport]) -> float | None:
-    weighted = [
-        (r.pass_rate, 2.0 if r.criticality is Criticality.critical else 1.0)
-        for r in integrations
-        if r.pass_rate is not None
-    ]
-    total = sum(weight for _, weight in weighted)
-    return round(sum(rate * weight for rate, weight in weighted) / total, 1) if total else None

@@ -16,9 +16,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
+from atom_health.classify import health_score
 from atom_health.model import routes as paths
-from atom_health.model.results import ServiceHealth, utc_now
-from atom_health.report.models import IntegrationReport, Outcome, TestCase, TestReport, score_of
+from atom_health.model.results import Criticality, ServiceHealth, Status, utc_now
+from atom_health.report.models import IntegrationReport, Outcome, TestCase, TestReport
 
 FULL_CHECK_TARGET_MS = 500.0  # the original system's target for a full check
 CONFIG_CHECK_TARGET_MS = 10.0  # ...and for a configuration check
@@ -173,18 +174,38 @@ def run_tests(
             progress(service)
     cases = [case for report in reports for case in report.tests]
     failed = sum(1 for c in cases if c.outcome == "fail")
+    passed = sum(1 for c in cases if c.outcome == "pass")
     return TestReport(
         ok=failed == 0,
         generated_at=utc_now(),
         target=target,
         duration_seconds=round(time.perf_counter() - started, 3),
-        score=score_of(reports),
-        passed=sum(1 for c in cases if c.outcome == "pass"),
+        health_score=health_score(
+            (r.status, r.criticality is Criticality.critical) for r in reports
+        ),
+        pass_rate=round(100 * passed / (passed + failed), 1) if passed + failed else None,
+        passed=passed,
         failed=failed,
         skipped=sum(1 for c in cases if c.outcome == "skip"),
         integrations=reports,
         recommendations=recommendations(reports),
     )
+
+
+def deploy_gate(report: TestReport, fail_under: float) -> tuple[bool, str]:
+    """``--fail-under``: holds when the health score is at least ``fail_under`` and no
+    critical integration is unhealthy, whatever the score. Returns (held, the reason)."""
+    down = [
+        r.service
+        for r in report.integrations
+        if r.criticality is Criticality.critical and r.status is Status.unhealthy
+    ]
+    if down:
+        return False, f"failed: critical integration unhealthy: {', '.join(down)}"
+    score = report.health_score
+    if score is None or score < fail_under:
+        return False, f"failed: health score {score} is under {fail_under:g}"
+    return True, f"passed: health score {score} >= {fail_under:g}, no critical integration down"
 
 
 def known_services(client: httpx.Client) -> list[str]:
