@@ -134,3 +134,10 @@ def redis_server() -> Iterator[RedisServer]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def promtool() -> Path:
+    """Prometheus's rule and metrics checker (Debian package ``prometheus``)."""
+    return ensure_package(
+        lambda: Path(found) if (found := shutil.which("promtool")) else None, "prometheus"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -179,3 +180,44 @@ def test_metrics_parse_and_carry_bounded_labels(recorded: httpx.Client) -> None:
         "zoom", "notion", "trello", "stripe", "quickbooks", "github", "salesforce",
         "googledrive", "dropbox", "slack", "hubspot", "jira", "linear", "xero",
     }  # fmt: skip
+
+
+def test_metrics_up_is_0_or_1_with_criticality_timestamps_and_process_metrics(
+    recorded: httpx.Client, simulator: Simulator
+) -> None:
+    simulator.set_fault("trello", "reject")
+    assert recorded.get("/api/trello/health", params={"refresh": "true"}).json()["status"] == (
+        "unhealthy"
+    )
+    text = recorded.get("/metrics").text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+
+    up = {s.labels["integration"]: s for s in families["atom_health_integration_up"].samples}
+    assert {s.value for s in up.values()} <= {0.0, 1.0}
+    assert (up["zoom"].labels["criticality"], up["trello"].labels["criticality"]) == (
+        "critical",
+        "normal",
+    )
+    assert up["trello"].value == 0.0  # credentials rejected: cannot work
+    status = {
+        (s.labels["integration"], s.labels["status"]): s.value
+        for s in families["atom_health_integration_status"].samples
+    }
+    assert status[("trello", "unhealthy")] == 1.0
+    assert status[("trello", "healthy")] == 0.0
+    now = time.time()
+    last_check = {
+        s.labels["integration"]: s.value
+        for s in families["atom_health_integration_last_check_timestamp_seconds"].samples
+    }
+    last_success = {
+        s.labels["integration"]: s.value
+        for s in families["atom_health_integration_last_success_timestamp_seconds"].samples
+    }
+    assert now - 600 < last_check["trello"] <= now + 1
+    assert "trello" not in last_success  # never succeeded
+    assert now - 600 < last_success["zoom"] <= last_check["zoom"]
+    assert "_created" not in text
+    assert {"process_resident_memory_bytes", "process_cpu_seconds", "python_info"} <= set(
+        families
+    ) | {s.name for f in families.values() for s in f.samples}

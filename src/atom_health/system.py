@@ -75,6 +75,12 @@ class HealthSystem:
         self.settings = settings
         self.environ = environ
         self.monitor = monitor or HealthMonitor.from_settings(settings, environ)
+        unknown = [n for n in settings.status_page.integrations if not self.monitor.catalog.get(n)]
+        if unknown:
+            raise ConfigError(
+                f"{settings.source}: status_page.integrations: unknown or disabled integration "
+                f"{', '.join(unknown)}"
+            )
         self.database_url = environ.get(DATABASE_ENV_VAR) or settings.history.database_url
         self.store = store or open_store(self.database_url)
         # The fingerprint key lives beside the database this system opened (or in settings).

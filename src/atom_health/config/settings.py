@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 from atom_health.catalog.entries import BackendEntry, IntegrationEntry, IntegrationId
 from atom_health.config.alerting import AlertingSettings
 from atom_health.config.security import SecuritySettings
+from atom_health.config.status_page import StatusPageSettings
 from atom_health.model.errors import ConfigError
 
 CONFIG_ENV_VAR = "ATOM_HEALTH_CONFIG"
@@ -137,6 +138,7 @@ class Settings(BaseModel):
     )
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
     integrations: dict[IntegrationId, IntegrationEntry] = Field(default_factory=dict)
     backends: dict[IntegrationId, BackendEntry] = Field(default_factory=dict)
     _source: str = PrivateAttr(default="(defaults)")

@@ -1,5 +1,10 @@
 """Prometheus metrics, on a registry of their own. Label values come only from the catalog
-(integration ids, statuses, categories), so the series count is bounded."""
+(integration ids, criticality, statuses, categories), so the series count is bounded.
+
+``atom_health_integration_up`` is 1 when the integration can work (healthy or degraded, as
+uptime counts it) and 0 when it cannot; the exact status is ``atom_health_integration_status``.
+No ``_created`` series (they double the output for nothing); the process's own metrics
+(CPU, memory, file descriptors, GC, Python version) are on the same registry."""
 
 from __future__ import annotations
 
@@ -7,7 +12,17 @@ import asyncio
 from collections import deque
 from collections.abc import Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
@@ -16,7 +31,8 @@ from atom_health.checks.probe import LiveProber
 from atom_health.model.results import ServiceHealth, Status
 from atom_health.services.base import IntegrationService
 
-_UP = {Status.healthy: 1.0, Status.degraded: 0.5, Status.unhealthy: 0.0, Status.unknown: 0.0}
+_UP = {Status.healthy: 1.0, Status.degraded: 1.0, Status.unhealthy: 0.0, Status.unknown: 0.0}
+disable_created_metrics()  # type: ignore[no-untyped-call]  # process-wide: no per-registry switch
 _BREAKER = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 LOOP_LAG_WINDOW = 10.0
 _LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -25,15 +41,23 @@ _LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 class _Series:
     """One integration's metric children, so a result costs no label lookups."""
 
-    def __init__(self, metrics: HealthMetrics, name: str) -> None:
-        self.status = {s: metrics.status.labels(name, s.value) for s in Status}
-        self.up = metrics.up.labels(name)
+    def __init__(self, metrics: HealthMetrics, name: str, criticality: str) -> None:
+        self.status = {s: metrics.status.labels(name, criticality, s.value) for s in Status}
+        self.up = metrics.up.labels(name, criticality)
+        self.last_check = metrics.last_check.labels(name)
+        self.last_success: Gauge | None = None  # no series until the first success
+        self._metrics, self._name = metrics, name
         self.checks = {s: metrics.checks.labels(name, s.value) for s in Status}
         self.latency = metrics.latency.labels(name)
         self.quota_remaining = metrics.quota_remaining.labels(name)
         self.quota_limit = metrics.quota_limit.labels(name)
         self.quota_resets = metrics.quota_resets.labels(name)
         self.credential_days = metrics.credential_days.labels(name)
+
+    def succeeded(self, at: float) -> None:
+        if self.last_success is None:
+            self.last_success = self._metrics.last_success.labels(self._name)
+        self.last_success.set(at)
 
 
 class _ProviderCalls(Collector):
@@ -69,18 +93,33 @@ class _ProviderCalls(Collector):
 
 class HealthMetrics:
     def __init__(self, catalog: Catalog) -> None:
-        self.known = {integration.id for integration in catalog}
+        self.known = {integration.id: integration.criticality.value for integration in catalog}
         self.registry = CollectorRegistry()
         r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
         self.status = Gauge(
             "atom_health_integration_status",
             "1 for the integration's current status, 0 for the others",
-            ["integration", "status"],
+            ["integration", "criticality", "status"],
             registry=r,
         )
         self.up = Gauge(
             "atom_health_integration_up",
-            "1 healthy, 0.5 degraded, 0 unhealthy",
+            "1 when the integration can work (healthy or degraded), 0 when it cannot",
+            ["integration", "criticality"],
+            registry=r,
+        )
+        self.last_check = Gauge(
+            "atom_health_integration_last_check_timestamp_seconds",
+            "Unix time of the integration's latest check",
+            ["integration"],
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "atom_health_integration_last_success_timestamp_seconds",
+            "Unix time of the integration's latest healthy or degraded check",
             ["integration"],
             registry=r,
         )
@@ -182,14 +221,20 @@ class HealthMetrics:
     def show(self, result: ServiceHealth) -> _Series | None:
         """Set the status gauges only: for a result another replica checked and counted."""
         name = result.service
-        if name not in self.known:
+        criticality = self.known.get(name)
+        if criticality is None:
             return None
         series = self._series.get(name)
         if series is None:
-            series = self._series[name] = _Series(self, name)
+            series = self._series[name] = _Series(self, name, criticality)
         for status, gauge in series.status.items():
             gauge.set(1.0 if status is result.status else 0.0)
-        series.up.set(_UP[result.status])
+        up = _UP[result.status]
+        series.up.set(up)
+        checked_at = result.timestamp.timestamp()
+        series.last_check.set(checked_at)
+        if up:
+            series.succeeded(checked_at)
         return series
 
     def show_fleet(self, connected: bool, lease: bool) -> None:

@@ -22,6 +22,7 @@ from atom_health.web.hardening import HardeningMiddleware
 from atom_health.web.hubspot_routes import HUBSPOT_TAG, add_hubspot_routes
 from atom_health.web.manage import MANAGE_TAG, add_manage_routes
 from atom_health.web.parts import SystemParts
+from atom_health.web.public import PUBLIC_TAG, add_public_routes
 from atom_health.web.routes import COMPAT_TAG, HEALTH_TAG, HISTORY_TAG, LIVE_TAG, add_routes
 from atom_health.web.self_health import add_self_health_routes
 from atom_health.web.sessions import add_session_routes
@@ -47,6 +48,10 @@ _TAGS = [
         "description": "Admin only: enable or disable integrations, check now, reload the "
         "config file, maintenance windows. Silences and acknowledgements of single alerts "
         "are under /api/alerts.",
+    },
+    {
+        "name": PUBLIC_TAG,
+        "description": "The public status page and badges: no key, opted-in integrations only.",
     },
     {
         "name": COMPAT_TAG,
@@ -91,6 +96,7 @@ def create_app(system: SystemParts) -> FastAPI:
     add_routes(app)
     add_hubspot_routes(app)
     add_webhook_routes(app)
+    add_public_routes(app)
     add_self_health_routes(app)
     add_session_routes(app)
     add_audit_routes(app)
