@@ -570,6 +570,32 @@ def _refused(answer: httpx.Response, shown: str) -> None:
 
 
 @app.command()
+def healthcheck(
+    url: Annotated[
+        str,
+        typer.Option(
+            metavar="URL",
+            envvar="ATOM_HEALTH_URL",
+            show_envvar=True,
+            help="The server to ask.",
+        ),
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Is the server itself alive? GET /healthz; exit 0 on 200, 1 otherwise (the container
+    HEALTHCHECK; it says nothing about the integrations, see `health` for those)."""
+    import httpx
+
+    shown = re.sub(r"//[^/@]*@", "//", url)
+    try:
+        answer = httpx.get(f"{url.rstrip('/')}/healthz", timeout=5)
+    except httpx.HTTPError as exc:
+        raise fail(f"{shown} is not answering ({type(exc).__name__})", EXIT_UNHEALTHY) from None
+    if answer.status_code != 200:
+        raise fail(f"{shown}/healthz answered HTTP {answer.status_code}", EXIT_UNHEALTHY)
+    typer.echo(f"{shown} is alive")
+
+
+@app.command()
 def simulate(
     host: Annotated[
         str, typer.Option(metavar="HOST", help="Interface to listen on.")

@@ -60,6 +60,7 @@ from atom_health.model.results import (
     WebhookEndpoint,
     utc_now,
 )
+from atom_health.services import tracing
 from atom_health.services.http import create_session
 
 log = logging.getLogger(__name__)
@@ -344,18 +345,26 @@ class HealthMonitor:
         fingerprint: str,
         refresh: bool,
     ) -> ServiceHealth:
-        endpoint = None
-        if not configuration.configured:
-            api_access, vendor = SKIPPED_NOT_CONFIGURED, None
-        else:
-            if self._limit is None:
-                self._limit = asyncio.Semaphore(self.settings.probes.concurrency)
-            async with self._limit:
-                (api_access, vendor), endpoint = await asyncio.gather(
-                    self._probe_and_vendor(integration, refresh),
-                    read_endpoint(self.live_prober, integration),
-                )
-        result = self._result(integration, configuration, api_access, vendor, endpoint)
+        attributes = {
+            "atom_health.integration": integration.id,
+            "atom_health.criticality": integration.criticality.value,
+        }
+        with tracing.span("atom_health.check", attributes) as span:
+            endpoint = None
+            if not configuration.configured:
+                api_access, vendor = SKIPPED_NOT_CONFIGURED, None
+            else:
+                if self._limit is None:
+                    self._limit = asyncio.Semaphore(self.settings.probes.concurrency)
+                async with self._limit:
+                    (api_access, vendor), endpoint = await asyncio.gather(
+                        self._probe_and_vendor(integration, refresh),
+                        read_endpoint(self.live_prober, integration),
+                    )
+            result = self._result(integration, configuration, api_access, vendor, endpoint)
+            span.set_attribute("atom_health.status", result.status.value)
+            if api_access.category is not None:
+                span.set_attribute("atom_health.category", api_access.category.value)
         checked, ttl = time.monotonic(), self.settings.cache_ttl_seconds
         self._cache[integration.id] = _Cached(checked + ttl, fingerprint, result, checked)
         self.generation += 1

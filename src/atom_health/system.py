@@ -27,7 +27,7 @@ from atom_health.management import Management, intervals_of
 from atom_health.model.history import ConfigEvent
 from atom_health.monitor import HealthMonitor
 from atom_health.scheduling import Scheduler
-from atom_health.services import log_redaction
+from atom_health.services import log_redaction, tracing
 from atom_health.sinks.live import LiveUpdates
 from atom_health.sinks.metrics import HealthMetrics
 from atom_health.store import Store, open_store
@@ -44,6 +44,7 @@ RELOAD_DELAY_SECONDS = 15.0
 def build_monitor(settings: Settings, environ: Mapping[str, str] = os.environ) -> HealthMonitor:
     """The engine alone, for one-shot checks (``atom-health health``): no store, no scheduler."""
     log_redaction.install()
+    tracing.configure(environ)
     return HealthMonitor.from_settings(settings, environ)
 
 
@@ -74,6 +75,7 @@ class HealthSystem:
         log_redaction.install()  # before anything can log a URL or a header
         self.settings = settings
         self.environ = environ
+        tracing.configure(environ)  # OTLP export when an endpoint is set (the [otel] extra)
         self.monitor = monitor or HealthMonitor.from_settings(settings, environ)
         unknown = [n for n in settings.status_page.integrations if not self.monitor.catalog.get(n)]
         if unknown:

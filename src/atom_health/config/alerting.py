@@ -86,13 +86,45 @@ class EmailNotifier(_Strict):
     routes: list[Route] = Field(default_factory=_own_route)
 
 
+class AppriseNotifier(_Strict):
+    """Any service Apprise knows (Teams, Discord, Telegram, ntfy, Opsgenie, ...), by URL."""
+
+    type: Literal["apprise"]
+    url_env: EnvName = Field(
+        description="Variable holding the Apprise URL(s), e.g. discord://..., msteams://... "
+        "(they carry tokens: a secret); several separated by spaces or commas"
+    )
+    routes: list[Route] = Field(default_factory=_own_route)
+
+
+class PagerDutyNotifier(_Strict):
+    """PagerDuty Events API v2: the alert key is the dedup_key, so resolving closes it."""
+
+    type: Literal["pagerduty"]
+    routing_key_env: EnvName = Field(description="Variable holding the integration key")
+    url: str = Field(
+        default="https://events.pagerduty.com",
+        pattern=r"^https?://",
+        description="Events API base URL (overridable for tests and proxies)",
+    )
+    source: str = Field(default="atom-health", min_length=1, max_length=255)
+    timeout_seconds: float = Field(default=5, gt=0, le=60)
+    routes: list[Route] = Field(default_factory=_own_route)
+
+
 class LogNotifier(_Strict):
     type: Literal["log"]
     routes: list[Route] = Field(default_factory=_both_routes)
 
 
 Notifier = Annotated[
-    WebhookNotifier | SlackNotifier | EmailNotifier | LogNotifier, Field(discriminator="type")
+    WebhookNotifier
+    | SlackNotifier
+    | EmailNotifier
+    | AppriseNotifier
+    | PagerDutyNotifier
+    | LogNotifier,
+    Field(discriminator="type"),
 ]
 
 

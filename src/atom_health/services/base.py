@@ -22,11 +22,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from atom_health.catalog.model import Integration
 from atom_health.model.results import AuthState, Category, ProviderQuota
+from atom_health.services import tracing
 from atom_health.services.breaker import CircuitBreaker
 from atom_health.services.http import CallFailed, Reply, status_failure, transport_failure
 from atom_health.services.metrics import CallMetrics, OperationMetrics
@@ -116,6 +118,35 @@ class IntegrationService:
         label its metrics and log line. With ``auth``, the call carries its bearer token
         and a rejected token is renewed once.
         """
+        attributes = {
+            "atom_health.integration": self.integration.id,
+            "http.request.method": method,
+            "server.address": urlsplit(url).hostname or "",  # never the path or query
+        }
+        with tracing.span("atom_health.provider_call", attributes) as span:
+            try:
+                reply = await self._request(
+                    method, url, headers, params, json, data, interpret, deadline
+                )
+            except CallFailed as failure:
+                span.set_attribute("atom_health.attempts", failure.attempts)
+                tracing.mark_failed(span, failure.category.value)
+                raise
+            span.set_attribute("atom_health.attempts", reply.attempts)
+            span.set_attribute("http.response.status_code", reply.status)
+            return reply
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        json: Any,
+        data: Mapping[str, str] | None,
+        interpret: Interpreter | None,
+        deadline: float | None,
+    ) -> Reply:
         loop = asyncio.get_running_loop()
         ends = deadline if deadline is not None else loop.time() + self.limits.deadline
         call = _Call(method, url, headers, params, json, data, interpret, ends, operation, path)

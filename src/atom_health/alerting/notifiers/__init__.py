@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+from atom_health.alerting.notifiers.apprise_urls import AppriseUrls
 from atom_health.alerting.notifiers.base import DeliveryError, Notifier
 from atom_health.alerting.notifiers.email import Email
 from atom_health.alerting.notifiers.log import Log
+from atom_health.alerting.notifiers.pagerduty import PagerDuty
 from atom_health.alerting.notifiers.slack import Slack
 from atom_health.alerting.notifiers.webhook import Webhook
 from atom_health.config.alerting import (
+    AppriseNotifier,
     EmailNotifier,
     LogNotifier,
+    PagerDutyNotifier,
     SlackNotifier,
     WebhookNotifier,
 )
@@ -31,6 +35,10 @@ def build_notifiers(
             notifier = Slack(entry, environ)
         elif isinstance(entry, EmailNotifier):
             notifier = Email(entry, environ)
+        elif isinstance(entry, AppriseNotifier):
+            notifier = AppriseUrls(entry, environ)
+        elif isinstance(entry, PagerDutyNotifier):
+            notifier = PagerDuty(entry, environ)
         else:
             assert isinstance(entry, LogNotifier)
             notifier = Log(entry)
