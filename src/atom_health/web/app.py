@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from atom_health._version import __version__
+from atom_health.web import openapi
 from atom_health.web.access import Access, AccessMiddleware, document_access
 from atom_health.web.answer_middleware import AnswerMiddleware
 from atom_health.web.answers import Answers
@@ -105,6 +106,7 @@ def create_app(system: SystemParts) -> FastAPI:
     document_access(app)
     app.add_middleware(AccessMiddleware, access=access)
     app.add_middleware(HardeningMiddleware, security=system.settings.security)  # outermost
+    openapi.install(app)
     app.mount("/assets", StaticFiles(directory=DASHBOARD), name="assets")
 
     @app.get("/", include_in_schema=False)
