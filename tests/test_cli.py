@@ -249,6 +249,7 @@ def test_demo_prints_fault_commands_that_work_when_pasted(tmp_path: Path) -> Non
     port, simulator_port = free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if key not in FULL_ENV}
     env["PATH"] = "/usr/bin:/bin"
+    env["PYTHONUNBUFFERED"] = "1"
     command = [str(script), "demo", "--port", str(port), "--simulator-port", str(simulator_port)]
     with subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from atom_health.simulator import Simulator
 from tests.system_services import promtool
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
@@ -22,9 +23,15 @@ PENDING = {"atom_health_quota_remaining_ratio", "atom_health_credential_expiry_t
 
 
 @pytest.fixture
-def exported(api: httpx.Client, environ: dict[str, str], sim_credentials: dict[str, str]) -> str:
-    """/metrics of a server that has checked every integration once."""
+def exported(
+    api: httpx.Client,
+    environ: dict[str, str],
+    sim_credentials: dict[str, str],
+    simulator: Simulator,
+) -> str:
+    """/metrics of a server that has checked every integration once, Slack failing."""
     environ.update(sim_credentials)
+    simulator.set_fault("slack", "reject")
     assert api.get("/api/integrations/health").status_code == 200
     return api.get("/metrics").text
 
