@@ -7,6 +7,7 @@ any other internal detail. Others answer 404 exactly as an unknown integration d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Request
@@ -91,31 +92,31 @@ async def status_page(request: Request) -> HTMLResponse:
 ServiceName = Annotated[str, Path(min_length=1, max_length=100, description="Integration id")]
 
 
-async def status_badge_svg(request: Request, service: ServiceName) -> Response:
-    """An SVG badge with the integration's status (healthy, degraded, unhealthy)."""
+async def _badge(
+    request: Request, service: str, draw: Callable[[DashboardService], str], max_age: int
+) -> Response:
+    """An opted-in integration's badge, drawn from its dashboard row; 404 for any other."""
     system = _system(request)
     integration = _public(system, service)
     if integration is None:
         return _not_public(service)
     (row,) = await _rows(system, [integration])
     return Response(
-        status_badge(integration.name, row.status),
-        media_type=_SVG,
-        headers={"Cache-Control": f"public, max-age={STATUS_BADGE_MAX_AGE}"},
+        draw(row), media_type=_SVG, headers={"Cache-Control": f"public, max-age={max_age}"}
+    )
+
+
+async def status_badge_svg(request: Request, service: ServiceName) -> Response:
+    """An SVG badge with the integration's status (healthy, degraded, unhealthy)."""
+    return await _badge(
+        request, service, lambda row: status_badge(row.name, row.status), STATUS_BADGE_MAX_AGE
     )
 
 
 async def uptime_badge_svg(request: Request, service: ServiceName, window: Window) -> Response:
     """An SVG badge with the integration's uptime over 24 h, 7 d or 30 d."""
-    system = _system(request)
-    integration = _public(system, service)
-    if integration is None:
-        return _not_public(service)
-    (row,) = await _rows(system, [integration])
-    return Response(
-        uptime_badge(window, row.uptime[window]),
-        media_type=_SVG,
-        headers={"Cache-Control": f"public, max-age={UPTIME_BADGE_MAX_AGE}"},
+    return await _badge(
+        request, service, lambda row: uptime_badge(window, row.uptime[window]), UPTIME_BADGE_MAX_AGE
     )
 
 

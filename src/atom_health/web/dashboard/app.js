@@ -405,30 +405,29 @@ function route() {
 
 const THEME_KEY = "atom-health-theme";
 
-function effectiveTheme() {
-  const chosen = document.documentElement.dataset.theme;
-  if (chosen) return chosen;
-  return window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+const darkQuery = window.matchMedia("(prefers-color-scheme: dark)");
+
+function savedTheme() {
+  try { return localStorage.getItem(THEME_KEY); } catch { return null; }  // storage may be blocked
 }
 
-function showTheme() {
-  const dark = effectiveTheme() === "dark";
-  const button = $("theme-toggle");
-  button.setAttribute("aria-pressed", String(dark));
+// The toggle's choice when one was made, else the system's preference (followed live).
+function applyTheme() {
+  const saved = savedTheme();
+  const theme = saved === "dark" || saved === "light" ? saved : darkQuery.matches ? "dark" : "light";
+  document.documentElement.dataset.theme = theme;
+  $("theme-toggle").setAttribute("aria-pressed", String(theme === "dark"));
 }
 
 function setUpTheme() {
-  let saved = null;
-  try { saved = localStorage.getItem(THEME_KEY); } catch { /* storage may be blocked */ }
-  if (saved === "dark" || saved === "light") document.documentElement.dataset.theme = saved;
   $("theme-toggle").addEventListener("click", () => {
-    const next = effectiveTheme() === "dark" ? "light" : "dark";
+    const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+    try { localStorage.setItem(THEME_KEY, next); } catch { /* not remembered */ }
     document.documentElement.dataset.theme = next;
-    try { localStorage.setItem(THEME_KEY, next); } catch { /* not remembered, still applied */ }
-    showTheme();
+    $("theme-toggle").setAttribute("aria-pressed", String(next === "dark"));
   });
-  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", showTheme);
-  showTheme();
+  darkQuery.addEventListener("change", applyTheme);
+  applyTheme();
 }
 
 async function start() {
