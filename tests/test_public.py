@@ -70,7 +70,7 @@ def test_status_page_shows_name_status_bars_and_vendor_incidents_only(
 def test_badges_for_status_and_uptime_with_cache_headers(public: httpx.Client) -> None:
     healthy = public.get("/badge/zoom.svg")
     unhealthy = public.get("/badge/Slack.svg")  # names are case-insensitive, as everywhere
-    wait_for(lambda: b"100%" in public.get("/badge/zoom/uptime/24h.svg").content)  # recorded
+    wait_for(lambda: b"uptime 24h: 100%" in public.get("/badge/zoom/uptime/24h.svg").content)
     uptime = public.get("/badge/zoom/uptime/24h.svg")
 
     assert healthy.status_code == unhealthy.status_code == uptime.status_code == 200
