@@ -17,9 +17,6 @@ from tests.system_services import promtool
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 METRIC = re.compile(r"\b((?:atom_health|process|python)_[a-z_]+)\b")
-# Rules waiting for the quota and credential-expiry gauges (issue #16): they stay silent
-# until the series exist.
-PENDING = {"atom_health_quota_remaining_ratio", "atom_health_credential_expiry_timestamp_seconds"}
 
 
 @pytest.fixture
@@ -29,9 +26,12 @@ def exported(
     sim_credentials: dict[str, str],
     simulator: Simulator,
 ) -> str:
-    """/metrics of a server that has checked every integration once, Slack failing."""
+    """/metrics of a server that has checked every integration once: Slack failing, Linear
+    low on quota, a Google token expiring."""
     environ.update(sim_credentials)
     simulator.set_fault("slack", "reject")
+    simulator.set_fault("linear", "quota_low")
+    simulator.set_fault("googledrive", "expiring", expires_in_days=5)
     assert api.get("/api/integrations/health").status_code == 200
     return api.get("/metrics").text
 
@@ -67,7 +67,7 @@ def test_alert_rules_and_grafana_use_only_metrics_the_server_exports(exported: s
     dashboard = json.loads((DEPLOY / "grafana" / "atom-health.json").read_text())
     expressions = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
 
-    assert set(METRIC.findall(rules)) - PENDING <= names
+    assert set(METRIC.findall(rules)) <= names
     for expression in expressions:
         assert set(METRIC.findall(expression)) <= names, expression
     assert {"Critical integrations down", "Up (1 can work, 0 cannot)"} <= {
