@@ -291,7 +291,8 @@ def test_quota_and_credential_expiry_are_exported_as_metrics(
     assert value("atom_health_quota_limit") == 5000
     assert 0 < value("atom_health_quota_remaining") < 5000
     assert value("atom_health_quota_resets_at_seconds") > time.time()
-    assert 4 < value("atom_health_credential_days_left") <= 5
+    expiry = value("atom_health_credential_expiry_timestamp_seconds")
+    assert 4 * 86400 < expiry - time.time() <= 5 * 86400
 
 
 def test_configuration_check_shows_a_fingerprint_of_each_secret(

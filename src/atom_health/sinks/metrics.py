@@ -52,7 +52,7 @@ class _Series:
         self.quota_remaining = metrics.quota_remaining.labels(name)
         self.quota_limit = metrics.quota_limit.labels(name)
         self.quota_resets = metrics.quota_resets.labels(name)
-        self.credential_days = metrics.credential_days.labels(name)
+        self.credential_expiry: Gauge | None = None  # no series until a credential reports one
 
     def succeeded(self, at: float) -> None:
         if self.last_success is None:
@@ -166,9 +166,9 @@ class HealthMetrics:
             ["integration"],
             registry=r,
         )
-        self.credential_days = Gauge(
-            "atom_health_credential_days_left",
-            "Days until the soonest known credential expiry",
+        self.credential_expiry = Gauge(
+            "atom_health_credential_expiry_timestamp_seconds",
+            "When the soonest known credential expiry falls (Unix time)",
             ["integration"],
             registry=r,
         )
@@ -216,7 +216,9 @@ class HealthMetrics:
             if api.quota.resets_at is not None:
                 series.quota_resets.set(api.quota.resets_at.timestamp())
         if api.credential is not None:
-            series.credential_days.set(api.credential.days_left)
+            if series.credential_expiry is None:
+                series.credential_expiry = self.credential_expiry.labels(name)
+            series.credential_expiry.set(api.credential.expires_at.timestamp())
 
     def show(self, result: ServiceHealth) -> _Series | None:
         """Set the status gauges only: for a result another replica checked and counted."""
