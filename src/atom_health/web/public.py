@@ -7,19 +7,19 @@ any other internal detail. Others answer 404 exactly as an unknown integration d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.concurrency import run_in_threadpool
 
 from atom_health.catalog.model import Integration
 from atom_health.classify import overall_status
 from atom_health.model.results import DashboardService, ServiceHealth, UnknownService, utc_now
 from atom_health.web.badges import STATUS_COLOURS, status_badge, uptime_badge
-from atom_health.web.dashboard_data import build_dashboard
+from atom_health.web.dashboard_data import dashboard_service
 from atom_health.web.parts import SystemParts
 
 PUBLIC_TAG = "public"
@@ -65,8 +65,8 @@ async def _rows(system: SystemParts, integrations: list[Integration]) -> list[Da
         for result in await system.monitor.check_many(unchecked):
             latest[result.service] = result
     results: list[ServiceHealth] = [latest[i.id] for i in integrations]
-    dashboard = await run_in_threadpool(build_dashboard, system.store, results)
-    return dashboard.services
+    now = time.time()
+    return [dashboard_service(system.recent, result, now) for result in results]
 
 
 def _not_public(service: str) -> JSONResponse:
