@@ -82,6 +82,7 @@ def app_url(
     }}).model_copy(update={
         "probes": FAST_PROBES,
         "cache_ttl_seconds": 0,
+        "refresh_min_interval_seconds": 0,  # each ?refresh=true is a new check
         "history": HistorySettings(database_url="memory://"),
         "scheduler": SchedulerSettings(enabled=False),
     })  # fmt: skip
