@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -126,7 +126,11 @@ class IntegrationService:
         with tracing.span("atom_health.provider_call", attributes) as span:
             try:
                 reply = await self._request(
-                    method, url, headers, params, json, data, interpret, deadline
+                    _Call(
+                        method, url, headers, params, json, data, interpret, 0.0, operation, path
+                    ),
+                    deadline,
+                    auth,
                 )
             except CallFailed as failure:
                 span.set_attribute("atom_health.attempts", failure.attempts)
@@ -137,19 +141,11 @@ class IntegrationService:
             return reply
 
     async def _request(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str] | None,
-        params: Mapping[str, str] | None,
-        json: Any,
-        data: Mapping[str, str] | None,
-        interpret: Interpreter | None,
-        deadline: float | None,
+        self, planned: _Call, deadline: float | None, auth: TokenSource | None
     ) -> Reply:
         loop = asyncio.get_running_loop()
         ends = deadline if deadline is not None else loop.time() + self.limits.deadline
-        call = _Call(method, url, headers, params, json, data, interpret, ends, operation, path)
+        call = replace(planned, ends=ends)
         if auth is None:
             return await self._call(call)
         token = await auth.token(self, ends)

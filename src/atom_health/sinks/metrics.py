@@ -173,7 +173,7 @@ class HealthMetrics:
             registry=r,
         )
         self._series: dict[str, _Series] = {}
-        self.provider_calls = _ProviderCalls(self.known)
+        self.provider_calls = _ProviderCalls(set(self.known))
         r.register(self.provider_calls)
         self.scheduler_lag = Gauge(
             "atom_health_scheduler_lag_seconds",
