@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Service Health
+         * Health of one integration
          * @description One integration: its configuration check, a live API check and the vendor's status.
          */
         get: operations["service_health_api__service__health_get"];
@@ -32,7 +32,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Alerts
+         * Alerts and their deliveries
          * @description Alerts, newest first, each with every delivery attempt; active maintenance windows.
          */
         get: operations["alerts_api_alerts_get"];
@@ -112,7 +112,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Dashboard
+         * Everything the dashboard shows
          * @description Everything the dashboard's main view shows: rows, uptime bars, latency sparklines.
          *
          *     Uses each integration's last result; only integrations never checked are checked now,
@@ -196,7 +196,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Events
+         * Live results (server-sent events)
          * @description Server-sent events: ``event: result`` with a :class:`LiveEvent` for each fresh result.
          */
         get: operations["events_api_events_get"];
@@ -277,7 +277,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Incidents
+         * Open and recent incidents
          * @description Open incidents and those of the window (default: the last 7 days), with MTTR/MTBF.
          */
         get: operations["incidents_api_incidents_get"];
@@ -338,7 +338,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * History
+         * Stored results of one integration
          * @description Stored check results, newest first (default: the last 24 h).
          */
         get: operations["history_api_integrations__service__history_get"];
@@ -358,7 +358,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Uptime
+         * Uptime, latency and incidents of one integration
          * @description Uptime, latency percentiles, incidents, MTTR and MTBF over 1 h, 24 h, 7 d, 30 d and
          *     90 d, or over one ``since``/``until`` window.
          */
@@ -379,7 +379,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Configuration
+         * Configuration of every integration
          * @description Configuration only, for every integration; never calls a provider.
          */
         get: operations["configuration_api_integrations_config_get"];
@@ -399,7 +399,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Overview
+         * Health of every integration
          * @description Every enabled integration: status, message, missing variables, 24 h uptime.
          */
         get: operations["overview_api_integrations_health_get"];
@@ -632,6 +632,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/badge/{service}.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Status badge
+         * @description An SVG badge with the integration's status (healthy, degraded, unhealthy).
+         */
+        get: operations["status_badge_svg_badge__service__svg_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/badge/{service}/uptime/{window}.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Uptime badge
+         * @description An SVG badge with the integration's uptime over 24 h, 7 d or 30 d.
+         */
+        get: operations["uptime_badge_svg_badge__service__uptime__window__svg_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -660,7 +700,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Metrics
+         * Prometheus metrics
          * @description Prometheus text format.
          */
         get: operations["metrics_metrics_get"];
@@ -684,6 +724,27 @@ export interface paths {
          * @description Ready to serve: store reachable, scheduler alive and on time, engine running.
          */
         get: operations["readyz_readyz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public status page
+         * @description The public status page: each opted-in integration's status, its uptime over 30 days
+         *     (a bar per day) and its vendor's open incidents. No key needed, no internal detail.
+         */
+        get: operations["status_page_status_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2369,6 +2430,174 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "age_seconds": 12.5,
+                     *       "backend": "connected",
+                     *       "bridge_system_used": false,
+                     *       "cached": false,
+                     *       "checks": {
+                     *         "api_access": {
+                     *           "attempts": 1,
+                     *           "breaker": {
+                     *             "consecutive_failures": 0,
+                     *             "retry_in_seconds": 12.5,
+                     *             "state": "closed"
+                     *           },
+                     *           "category": "not_configured",
+                     *           "credential": {
+                     *             "days_left": 12.5,
+                     *             "expires_at": "2026-11-22T05:36:35.748823Z",
+                     *             "source": "provider",
+                     *             "variable": "text"
+                     *           },
+                     *           "evidence": "full",
+                     *           "http_status": 200,
+                     *           "latency_ms": 182.4,
+                     *           "message": "Zoom integration is operational",
+                     *           "method": "GET /v2/users/me",
+                     *           "provider_code": "text",
+                     *           "quota": {
+                     *             "limit": 0,
+                     *             "remaining": 0,
+                     *             "resets_at": "2026-11-22T05:36:35.748823Z"
+                     *           },
+                     *           "scopes": {
+                     *             "granted": [
+                     *               "text"
+                     *             ],
+                     *             "missing": [
+                     *               "text"
+                     *             ],
+                     *             "needed": [
+                     *               "text"
+                     *             ]
+                     *           },
+                     *           "status": "pass"
+                     *         },
+                     *         "configuration": {
+                     *           "configuration_percentage": 100,
+                     *           "configured": true,
+                     *           "fingerprints": {
+                     *             "zoom": "text"
+                     *           },
+                     *           "missing_env_vars": [],
+                     *           "present_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET"
+                     *           ],
+                     *           "required_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET"
+                     *           ],
+                     *           "status": "pass"
+                     *         },
+                     *         "vendor_status": {
+                     *           "affected_components": [
+                     *             {
+                     *               "name": "Zoom",
+                     *               "status": "text"
+                     *             }
+                     *           ],
+                     *           "description": "text",
+                     *           "incidents": [
+                     *             "text"
+                     *           ],
+                     *           "indicator": "text",
+                     *           "message": "Zoom integration is operational",
+                     *           "page_url": "text",
+                     *           "scheduled_maintenance": [
+                     *             "text"
+                     *           ],
+                     *           "state": "operational",
+                     *           "vendor": "text"
+                     *         }
+                     *       },
+                     *       "configured": true,
+                     *       "criticality": "critical",
+                     *       "is_mock": false,
+                     *       "message": "Zoom integration is operational",
+                     *       "name": "Zoom",
+                     *       "ok": true,
+                     *       "pending": false,
+                     *       "service": "zoom",
+                     *       "services": {
+                     *         "api": {
+                     *           "calls": {
+                     *             "calls": 0,
+                     *             "errors": {
+                     *               "zoom": 0
+                     *             },
+                     *             "latency_p50_ms": 12.5,
+                     *             "latency_p95_ms": 12.5,
+                     *             "latency_p99_ms": 12.5,
+                     *             "success_rate": 12.5,
+                     *             "successes": 0
+                     *           },
+                     *           "category": "not_configured",
+                     *           "message": "Zoom integration is operational",
+                     *           "operations": {
+                     *             "zoom": {
+                     *               "calls": 0,
+                     *               "errors": {
+                     *                 "zoom": 0
+                     *               },
+                     *               "latency_p50_ms": 12.5,
+                     *               "latency_p95_ms": 12.5,
+                     *               "latency_p99_ms": 12.5,
+                     *               "success_rate": 12.5,
+                     *               "successes": 0
+                     *             }
+                     *           },
+                     *           "rate_limit": {
+                     *             "daily_limit": 0,
+                     *             "daily_remaining": 0,
+                     *             "interval_limit": 0,
+                     *             "interval_ms": 0,
+                     *             "interval_remaining": 0,
+                     *             "last_policy": "text",
+                     *             "observed_at": "2026-11-22T05:36:35.748823Z"
+                     *           },
+                     *           "status": "pass"
+                     *         },
+                     *         "auth": {
+                     *           "category": "not_configured",
+                     *           "credential": {
+                     *             "expires_in_seconds": 12.5,
+                     *             "kind": "token",
+                     *             "last_failure": "not_configured",
+                     *             "last_renewed": "2026-11-22T05:36:35.748823Z",
+                     *             "renewals": 0,
+                     *             "variables": [
+                     *               "text"
+                     *             ]
+                     *           },
+                     *           "message": "Zoom integration is operational",
+                     *           "status": "pass"
+                     *         },
+                     *         "webhooks": {
+                     *           "category": "not_configured",
+                     *           "deliveries_last_hour": 0,
+                     *           "endpoint": {
+                     *             "detail": "text",
+                     *             "http_status": 200,
+                     *             "source": "text",
+                     *             "state": "text"
+                     *           },
+                     *           "expected_interval_seconds": 12.5,
+                     *           "last_verified_at": "2026-11-22T05:36:35.748823Z",
+                     *           "message": "Zoom integration is operational",
+                     *           "scheme": "text",
+                     *           "signature_failures_last_hour": 0,
+                     *           "signing_secret_env": "text",
+                     *           "status": "pass"
+                     *         }
+                     *       },
+                     *       "status": "healthy",
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "version": ""
+                     *     }
+                     */
                     "application/json": components["schemas"]["ServiceHealth"];
                 };
             };
@@ -2378,6 +2607,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2387,6 +2624,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2396,6 +2641,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "service": "zoom",
+                     *       "status": "healthy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnknownService"];
                 };
             };
@@ -2405,6 +2658,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -2414,6 +2682,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2438,6 +2714,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "alerts": [
+                     *         {
+                     *           "deliveries": [
+                     *             {
+                     *               "action": "text",
+                     *               "at": "2026-11-22T05:36:35.748823Z",
+                     *               "attempt": 0,
+                     *               "error": "text",
+                     *               "notifier": "text",
+                     *               "ok": true
+                     *             }
+                     *           ],
+                     *           "id": 0,
+                     *           "key": "text",
+                     *           "kind": "text",
+                     *           "message": "Zoom integration is operational",
+                     *           "open": true,
+                     *           "opened_at": "2026-11-22T05:36:35.748823Z",
+                     *           "resolved_at": "2026-11-22T05:36:35.748823Z",
+                     *           "route": "text",
+                     *           "services": [
+                     *             "text"
+                     *           ],
+                     *           "severity": "text",
+                     *           "title": "text"
+                     *         }
+                     *       ],
+                     *       "maintenance": [
+                     *         "text"
+                     *       ],
+                     *       "ok": true,
+                     *       "open_alerts": 0,
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AlertsReport"];
                 };
             };
@@ -2447,6 +2760,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2456,6 +2777,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2465,6 +2794,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -2474,6 +2818,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2497,6 +2849,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "entries": [
+                     *         {
+                     *           "client": "text",
+                     *           "duration_ms": 12.5,
+                     *           "key": "text",
+                     *           "method": "GET /v2/users/me",
+                     *           "path": "text",
+                     *           "role": "text",
+                     *           "status": 0,
+                     *           "time": "2026-11-22T05:36:35.748823Z"
+                     *         }
+                     *       ],
+                     *       "ok": true,
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AuditReport"];
                 };
             };
@@ -2506,6 +2876,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2515,6 +2893,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2524,6 +2910,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -2533,6 +2934,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2553,6 +2962,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "bridge_system_used": true,
+                     *       "health_percentage": 12.5,
+                     *       "ok": true,
+                     *       "status": "healthy",
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["BridgeHealth"];
                 };
             };
@@ -2562,6 +2980,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2571,6 +2997,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2580,6 +3014,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2600,6 +3042,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "bridge_system_used": true,
+                     *       "framework_distribution": {
+                     *         "zoom": 0
+                     *       },
+                     *       "frameworks": {
+                     *         "zoom": {
+                     *           "framework": "text",
+                     *           "latency_ms": 182.4,
+                     *           "message": "Zoom integration is operational",
+                     *           "status": "healthy"
+                     *         }
+                     *       },
+                     *       "health_percentage": 12.5,
+                     *       "ok": true,
+                     *       "services": {
+                     *         "zoom": {
+                     *           "framework": "text",
+                     *           "latency_ms": 182.4,
+                     *           "message": "Zoom integration is operational",
+                     *           "status": "healthy"
+                     *         }
+                     *       },
+                     *       "status": "healthy",
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["BridgeStatus"];
                 };
             };
@@ -2609,6 +3079,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2618,6 +3096,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2627,6 +3113,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2647,6 +3141,53 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "disabled": [
+                     *         "text"
+                     *       ],
+                     *       "ok": true,
+                     *       "services": [
+                     *         {
+                     *           "bars": {
+                     *             "zoom": [
+                     *               {
+                     *                 "checks": 0,
+                     *                 "start": "2026-11-22T05:36:35.748823Z",
+                     *                 "uptime_percentage": 99.95
+                     *               }
+                     *             ]
+                     *           },
+                     *           "category": "not_configured",
+                     *           "checked_at": "2026-11-22T05:36:35.748823Z",
+                     *           "configured": true,
+                     *           "criticality": "critical",
+                     *           "latencies": [
+                     *             12.5
+                     *           ],
+                     *           "latency_ms": 182.4,
+                     *           "message": "Zoom integration is operational",
+                     *           "missing_env_vars": [],
+                     *           "name": "Zoom",
+                     *           "service": "zoom",
+                     *           "status": "healthy",
+                     *           "uptime": {
+                     *             "zoom": 12.5
+                     *           },
+                     *           "vendor_incident": "text"
+                     *         }
+                     *       ],
+                     *       "summary": {
+                     *         "degraded_services": 0,
+                     *         "health_score": 88.9,
+                     *         "healthy_services": 0,
+                     *         "overall_status": "healthy",
+                     *         "total_services": 0,
+                     *         "unhealthy_services": 0
+                     *       },
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Dashboard"];
                 };
             };
@@ -2656,6 +3197,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2665,6 +3214,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2674,6 +3231,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2699,6 +3264,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "backend": "connected",
+                     *       "bridge_system_used": false,
+                     *       "connected_count": 0,
+                     *       "ok": true,
+                     *       "services": {
+                     *         "zoom": {
+                     *           "age_seconds": 12.5,
+                     *           "category": "not_configured",
+                     *           "configured": true,
+                     *           "criticality": "critical",
+                     *           "last_checked": "2026-11-22T05:36:35.748823Z",
+                     *           "message": "Zoom integration is operational",
+                     *           "missing_env_vars": [],
+                     *           "pending": false,
+                     *           "status": "healthy",
+                     *           "uptime_24h": 12.5
+                     *         }
+                     *       },
+                     *       "status": "healthy",
+                     *       "summary": {
+                     *         "degraded_services": 0,
+                     *         "health_score": 88.9,
+                     *         "healthy_services": 0,
+                     *         "overall_status": "healthy",
+                     *         "total_services": 0,
+                     *         "unhealthy_services": 0
+                     *       },
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "total_services": 0,
+                     *       "version": ""
+                     *     }
+                     */
                     "application/json": components["schemas"]["Overview"];
                 };
             };
@@ -2708,6 +3307,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2717,6 +3324,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2726,6 +3341,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -2735,6 +3365,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2763,6 +3401,174 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "age_seconds": 12.5,
+                     *       "backend": "connected",
+                     *       "bridge_system_used": false,
+                     *       "cached": false,
+                     *       "checks": {
+                     *         "api_access": {
+                     *           "attempts": 1,
+                     *           "breaker": {
+                     *             "consecutive_failures": 0,
+                     *             "retry_in_seconds": 12.5,
+                     *             "state": "closed"
+                     *           },
+                     *           "category": "not_configured",
+                     *           "credential": {
+                     *             "days_left": 12.5,
+                     *             "expires_at": "2026-11-22T05:36:35.748823Z",
+                     *             "source": "provider",
+                     *             "variable": "text"
+                     *           },
+                     *           "evidence": "full",
+                     *           "http_status": 200,
+                     *           "latency_ms": 182.4,
+                     *           "message": "Zoom integration is operational",
+                     *           "method": "GET /v2/users/me",
+                     *           "provider_code": "text",
+                     *           "quota": {
+                     *             "limit": 0,
+                     *             "remaining": 0,
+                     *             "resets_at": "2026-11-22T05:36:35.748823Z"
+                     *           },
+                     *           "scopes": {
+                     *             "granted": [
+                     *               "text"
+                     *             ],
+                     *             "missing": [
+                     *               "text"
+                     *             ],
+                     *             "needed": [
+                     *               "text"
+                     *             ]
+                     *           },
+                     *           "status": "pass"
+                     *         },
+                     *         "configuration": {
+                     *           "configuration_percentage": 100,
+                     *           "configured": true,
+                     *           "fingerprints": {
+                     *             "zoom": "text"
+                     *           },
+                     *           "missing_env_vars": [],
+                     *           "present_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET"
+                     *           ],
+                     *           "required_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET"
+                     *           ],
+                     *           "status": "pass"
+                     *         },
+                     *         "vendor_status": {
+                     *           "affected_components": [
+                     *             {
+                     *               "name": "Zoom",
+                     *               "status": "text"
+                     *             }
+                     *           ],
+                     *           "description": "text",
+                     *           "incidents": [
+                     *             "text"
+                     *           ],
+                     *           "indicator": "text",
+                     *           "message": "Zoom integration is operational",
+                     *           "page_url": "text",
+                     *           "scheduled_maintenance": [
+                     *             "text"
+                     *           ],
+                     *           "state": "operational",
+                     *           "vendor": "text"
+                     *         }
+                     *       },
+                     *       "configured": true,
+                     *       "criticality": "critical",
+                     *       "is_mock": false,
+                     *       "message": "Zoom integration is operational",
+                     *       "name": "Zoom",
+                     *       "ok": true,
+                     *       "pending": false,
+                     *       "service": "zoom",
+                     *       "services": {
+                     *         "api": {
+                     *           "calls": {
+                     *             "calls": 0,
+                     *             "errors": {
+                     *               "zoom": 0
+                     *             },
+                     *             "latency_p50_ms": 12.5,
+                     *             "latency_p95_ms": 12.5,
+                     *             "latency_p99_ms": 12.5,
+                     *             "success_rate": 12.5,
+                     *             "successes": 0
+                     *           },
+                     *           "category": "not_configured",
+                     *           "message": "Zoom integration is operational",
+                     *           "operations": {
+                     *             "zoom": {
+                     *               "calls": 0,
+                     *               "errors": {
+                     *                 "zoom": 0
+                     *               },
+                     *               "latency_p50_ms": 12.5,
+                     *               "latency_p95_ms": 12.5,
+                     *               "latency_p99_ms": 12.5,
+                     *               "success_rate": 12.5,
+                     *               "successes": 0
+                     *             }
+                     *           },
+                     *           "rate_limit": {
+                     *             "daily_limit": 0,
+                     *             "daily_remaining": 0,
+                     *             "interval_limit": 0,
+                     *             "interval_ms": 0,
+                     *             "interval_remaining": 0,
+                     *             "last_policy": "text",
+                     *             "observed_at": "2026-11-22T05:36:35.748823Z"
+                     *           },
+                     *           "status": "pass"
+                     *         },
+                     *         "auth": {
+                     *           "category": "not_configured",
+                     *           "credential": {
+                     *             "expires_in_seconds": 12.5,
+                     *             "kind": "token",
+                     *             "last_failure": "not_configured",
+                     *             "last_renewed": "2026-11-22T05:36:35.748823Z",
+                     *             "renewals": 0,
+                     *             "variables": [
+                     *               "text"
+                     *             ]
+                     *           },
+                     *           "message": "Zoom integration is operational",
+                     *           "status": "pass"
+                     *         },
+                     *         "webhooks": {
+                     *           "category": "not_configured",
+                     *           "deliveries_last_hour": 0,
+                     *           "endpoint": {
+                     *             "detail": "text",
+                     *             "http_status": 200,
+                     *             "source": "text",
+                     *             "state": "text"
+                     *           },
+                     *           "expected_interval_seconds": 12.5,
+                     *           "last_verified_at": "2026-11-22T05:36:35.748823Z",
+                     *           "message": "Zoom integration is operational",
+                     *           "scheme": "text",
+                     *           "signature_failures_last_hour": 0,
+                     *           "signing_secret_env": "text",
+                     *           "status": "pass"
+                     *         }
+                     *       },
+                     *       "status": "healthy",
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "version": ""
+                     *     }
+                     */
                     "application/json": components["schemas"]["ServiceHealth"];
                 };
             };
@@ -2772,6 +3578,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2781,6 +3595,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2790,6 +3612,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "service": "zoom",
+                     *       "status": "healthy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnknownService"];
                 };
             };
@@ -2799,6 +3629,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -2808,6 +3653,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2828,6 +3681,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "frameworks": {
+                     *         "zoom": 0
+                     *       },
+                     *       "ok": true,
+                     *       "routes": [
+                     *         {
+                     *           "framework": "fastapi",
+                     *           "integration": "text",
+                     *           "method": "GET /v2/users/me",
+                     *           "path": "text"
+                     *         }
+                     *       ],
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "total": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["Discovery"];
                 };
             };
@@ -2837,6 +3708,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2846,6 +3725,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2855,6 +3742,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2875,6 +3770,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "row": {
+                     *         "category": "not_configured",
+                     *         "checked_at": "2026-11-22T05:36:35.748823Z",
+                     *         "configured": true,
+                     *         "criticality": "critical",
+                     *         "latency_ms": 182.4,
+                     *         "message": "Zoom integration is operational",
+                     *         "missing_env_vars": [],
+                     *         "name": "Zoom",
+                     *         "service": "zoom",
+                     *         "status": "healthy",
+                     *         "vendor_incident": "text"
+                     *       },
+                     *       "summary": {
+                     *         "degraded_services": 0,
+                     *         "health_score": 88.9,
+                     *         "healthy_services": 0,
+                     *         "overall_status": "healthy",
+                     *         "total_services": 0,
+                     *         "unhealthy_services": 0
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["LiveEvent"];
                 };
             };
@@ -2884,6 +3804,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2893,6 +3821,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2902,6 +3838,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2932,6 +3876,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "paging": {
+                     *         "next": {
+                     *           "after": "text",
+                     *           "link": "text"
+                     *         }
+                     *       },
+                     *       "results": [
+                     *         {
+                     *           "archived": false,
+                     *           "createdAt": "text",
+                     *           "id": "text",
+                     *           "properties": {
+                     *             "zoom": "text"
+                     *           },
+                     *           "updatedAt": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["CrmPage"];
                 };
             };
@@ -2941,6 +3906,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2950,6 +3923,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2959,6 +3940,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -2968,6 +3961,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -2977,6 +3982,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -2986,6 +4003,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -2995,6 +4020,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3004,6 +4041,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3013,6 +4062,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3040,6 +4101,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "archived": false,
+                     *       "createdAt": "text",
+                     *       "id": "text",
+                     *       "properties": {
+                     *         "zoom": "text"
+                     *       },
+                     *       "updatedAt": "text"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CrmObject"];
                 };
             };
@@ -3049,6 +4121,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3058,6 +4138,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3067,6 +4155,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3076,6 +4176,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3085,6 +4197,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3094,6 +4218,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3103,6 +4235,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3112,6 +4256,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3121,6 +4277,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3148,6 +4316,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "paging": {
+                     *         "next": {
+                     *           "after": "text",
+                     *           "link": "text"
+                     *         }
+                     *       },
+                     *       "results": [
+                     *         {
+                     *           "archived": false,
+                     *           "createdAt": "text",
+                     *           "id": "text",
+                     *           "properties": {
+                     *             "zoom": "text"
+                     *           },
+                     *           "updatedAt": "text"
+                     *         }
+                     *       ],
+                     *       "total": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["SearchPage"];
                 };
             };
@@ -3164,6 +4354,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3173,6 +4371,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3182,6 +4388,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3191,6 +4409,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3207,6 +4437,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3216,6 +4458,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3225,6 +4475,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3234,6 +4496,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3243,6 +4517,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "category": "not_configured",
+                     *       "code": "text",
+                     *       "error": "text",
+                     *       "http_status": 200,
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after_seconds": 12.5,
+                     *       "service": "zoom"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
@@ -3271,6 +4557,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "incidents": [
+                     *         {
+                     *           "category": "not_configured",
+                     *           "duration_seconds": 12.5,
+                     *           "ended_at": "2026-11-22T05:36:35.748823Z",
+                     *           "id": 0,
+                     *           "message": "Zoom integration is operational",
+                     *           "open": true,
+                     *           "service": "zoom",
+                     *           "started_at": "2026-11-22T05:36:35.748823Z",
+                     *           "worst_status": "healthy"
+                     *         }
+                     *       ],
+                     *       "mtbf_seconds": 12.5,
+                     *       "mttr_seconds": 12.5,
+                     *       "ok": true,
+                     *       "open_incidents": 0,
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["IncidentsReport"];
                 };
             };
@@ -3280,6 +4588,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3289,6 +4605,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3298,6 +4622,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -3307,6 +4646,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3336,6 +4683,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "at": "2026-11-22T05:36:35.748823Z",
+                     *           "change": "text",
+                     *           "variable": "text"
+                     *         }
+                     *       ],
+                     *       "ok": true,
+                     *       "service": "zoom",
+                     *       "since": "2026-11-22T05:36:35.748823Z",
+                     *       "until": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ConfigEventsReport"];
                 };
             };
@@ -3345,6 +4707,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3354,6 +4724,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3363,6 +4741,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "service": "zoom",
+                     *       "status": "healthy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnknownService"];
                 };
             };
@@ -3372,6 +4758,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -3381,6 +4782,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3409,6 +4818,174 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "age_seconds": 12.5,
+                     *       "backend": "connected",
+                     *       "bridge_system_used": false,
+                     *       "cached": false,
+                     *       "checks": {
+                     *         "api_access": {
+                     *           "attempts": 1,
+                     *           "breaker": {
+                     *             "consecutive_failures": 0,
+                     *             "retry_in_seconds": 12.5,
+                     *             "state": "closed"
+                     *           },
+                     *           "category": "not_configured",
+                     *           "credential": {
+                     *             "days_left": 12.5,
+                     *             "expires_at": "2026-11-22T05:36:35.748823Z",
+                     *             "source": "provider",
+                     *             "variable": "text"
+                     *           },
+                     *           "evidence": "full",
+                     *           "http_status": 200,
+                     *           "latency_ms": 182.4,
+                     *           "message": "Zoom integration is operational",
+                     *           "method": "GET /v2/users/me",
+                     *           "provider_code": "text",
+                     *           "quota": {
+                     *             "limit": 0,
+                     *             "remaining": 0,
+                     *             "resets_at": "2026-11-22T05:36:35.748823Z"
+                     *           },
+                     *           "scopes": {
+                     *             "granted": [
+                     *               "text"
+                     *             ],
+                     *             "missing": [
+                     *               "text"
+                     *             ],
+                     *             "needed": [
+                     *               "text"
+                     *             ]
+                     *           },
+                     *           "status": "pass"
+                     *         },
+                     *         "configuration": {
+                     *           "configuration_percentage": 100,
+                     *           "configured": true,
+                     *           "fingerprints": {
+                     *             "zoom": "text"
+                     *           },
+                     *           "missing_env_vars": [],
+                     *           "present_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET"
+                     *           ],
+                     *           "required_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET"
+                     *           ],
+                     *           "status": "pass"
+                     *         },
+                     *         "vendor_status": {
+                     *           "affected_components": [
+                     *             {
+                     *               "name": "Zoom",
+                     *               "status": "text"
+                     *             }
+                     *           ],
+                     *           "description": "text",
+                     *           "incidents": [
+                     *             "text"
+                     *           ],
+                     *           "indicator": "text",
+                     *           "message": "Zoom integration is operational",
+                     *           "page_url": "text",
+                     *           "scheduled_maintenance": [
+                     *             "text"
+                     *           ],
+                     *           "state": "operational",
+                     *           "vendor": "text"
+                     *         }
+                     *       },
+                     *       "configured": true,
+                     *       "criticality": "critical",
+                     *       "is_mock": false,
+                     *       "message": "Zoom integration is operational",
+                     *       "name": "Zoom",
+                     *       "ok": true,
+                     *       "pending": false,
+                     *       "service": "zoom",
+                     *       "services": {
+                     *         "api": {
+                     *           "calls": {
+                     *             "calls": 0,
+                     *             "errors": {
+                     *               "zoom": 0
+                     *             },
+                     *             "latency_p50_ms": 12.5,
+                     *             "latency_p95_ms": 12.5,
+                     *             "latency_p99_ms": 12.5,
+                     *             "success_rate": 12.5,
+                     *             "successes": 0
+                     *           },
+                     *           "category": "not_configured",
+                     *           "message": "Zoom integration is operational",
+                     *           "operations": {
+                     *             "zoom": {
+                     *               "calls": 0,
+                     *               "errors": {
+                     *                 "zoom": 0
+                     *               },
+                     *               "latency_p50_ms": 12.5,
+                     *               "latency_p95_ms": 12.5,
+                     *               "latency_p99_ms": 12.5,
+                     *               "success_rate": 12.5,
+                     *               "successes": 0
+                     *             }
+                     *           },
+                     *           "rate_limit": {
+                     *             "daily_limit": 0,
+                     *             "daily_remaining": 0,
+                     *             "interval_limit": 0,
+                     *             "interval_ms": 0,
+                     *             "interval_remaining": 0,
+                     *             "last_policy": "text",
+                     *             "observed_at": "2026-11-22T05:36:35.748823Z"
+                     *           },
+                     *           "status": "pass"
+                     *         },
+                     *         "auth": {
+                     *           "category": "not_configured",
+                     *           "credential": {
+                     *             "expires_in_seconds": 12.5,
+                     *             "kind": "token",
+                     *             "last_failure": "not_configured",
+                     *             "last_renewed": "2026-11-22T05:36:35.748823Z",
+                     *             "renewals": 0,
+                     *             "variables": [
+                     *               "text"
+                     *             ]
+                     *           },
+                     *           "message": "Zoom integration is operational",
+                     *           "status": "pass"
+                     *         },
+                     *         "webhooks": {
+                     *           "category": "not_configured",
+                     *           "deliveries_last_hour": 0,
+                     *           "endpoint": {
+                     *             "detail": "text",
+                     *             "http_status": 200,
+                     *             "source": "text",
+                     *             "state": "text"
+                     *           },
+                     *           "expected_interval_seconds": 12.5,
+                     *           "last_verified_at": "2026-11-22T05:36:35.748823Z",
+                     *           "message": "Zoom integration is operational",
+                     *           "scheme": "text",
+                     *           "signature_failures_last_hour": 0,
+                     *           "signing_secret_env": "text",
+                     *           "status": "pass"
+                     *         }
+                     *       },
+                     *       "status": "healthy",
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "version": ""
+                     *     }
+                     */
                     "application/json": components["schemas"]["ServiceHealth"];
                 };
             };
@@ -3418,6 +4995,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3427,6 +5012,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3436,6 +5029,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "service": "zoom",
+                     *       "status": "healthy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnknownService"];
                 };
             };
@@ -3445,6 +5046,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -3454,6 +5070,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3486,6 +5110,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "category": "not_configured",
+                     *           "checked_at": "2026-11-22T05:36:35.748823Z",
+                     *           "http_status": 200,
+                     *           "latency_ms": 182.4,
+                     *           "message": "Zoom integration is operational",
+                     *           "status": "healthy",
+                     *           "vendor_state": "operational"
+                     *         }
+                     *       ],
+                     *       "limit": 0,
+                     *       "next_offset": 0,
+                     *       "offset": 0,
+                     *       "ok": true,
+                     *       "service": "zoom",
+                     *       "since": "2026-11-22T05:36:35.748823Z",
+                     *       "total": 0,
+                     *       "until": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["HistoryPage"];
                 };
             };
@@ -3495,6 +5142,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3504,6 +5159,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3513,6 +5176,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "service": "zoom",
+                     *       "status": "healthy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnknownService"];
                 };
             };
@@ -3522,6 +5193,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -3531,6 +5217,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3559,6 +5253,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "ok": true,
+                     *       "service": "zoom",
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "windows": {
+                     *         "zoom": {
+                     *           "checks": 0,
+                     *           "degraded_checks": 0,
+                     *           "downtime_seconds": 12.5,
+                     *           "healthy_checks": 0,
+                     *           "incidents": 0,
+                     *           "latency_p50_ms": 12.5,
+                     *           "latency_p95_ms": 12.5,
+                     *           "latency_p99_ms": 12.5,
+                     *           "latency_source": "raw",
+                     *           "mtbf_seconds": 12.5,
+                     *           "mttr_seconds": 12.5,
+                     *           "open_incidents": 0,
+                     *           "since": "2026-11-22T05:36:35.748823Z",
+                     *           "unhealthy_checks": 0,
+                     *           "until": "2026-11-22T05:36:35.748823Z",
+                     *           "uptime_excluding_vendor_percentage": 12.5,
+                     *           "uptime_percentage": 99.95,
+                     *           "vendor_downtime_seconds": 12.5
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["UptimeReport"];
                 };
             };
@@ -3568,6 +5291,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3577,6 +5308,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3586,6 +5325,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "service": "zoom",
+                     *       "status": "healthy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnknownService"];
                 };
             };
@@ -3595,6 +5342,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -3604,6 +5366,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3624,6 +5394,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "integrations": {
+                     *         "zoom": {
+                     *           "configuration_percentage": 100,
+                     *           "configured": true,
+                     *           "fingerprints": {
+                     *             "zoom": "text"
+                     *           },
+                     *           "missing_env_vars": [],
+                     *           "present_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET"
+                     *           ],
+                     *           "required_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET"
+                     *           ],
+                     *           "status": "pass"
+                     *         }
+                     *       },
+                     *       "ok": true,
+                     *       "summary": {
+                     *         "fully_configured": 0,
+                     *         "not_configured": 0,
+                     *         "partially_configured": 0,
+                     *         "total_integrations": 0
+                     *       },
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ConfigurationReport"];
                 };
             };
@@ -3633,6 +5434,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3642,6 +5451,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3651,6 +5468,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3676,6 +5501,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "backend": "connected",
+                     *       "bridge_system_used": false,
+                     *       "connected_count": 0,
+                     *       "ok": true,
+                     *       "services": {
+                     *         "zoom": {
+                     *           "age_seconds": 12.5,
+                     *           "category": "not_configured",
+                     *           "configured": true,
+                     *           "criticality": "critical",
+                     *           "last_checked": "2026-11-22T05:36:35.748823Z",
+                     *           "message": "Zoom integration is operational",
+                     *           "missing_env_vars": [],
+                     *           "pending": false,
+                     *           "status": "healthy",
+                     *           "uptime_24h": 12.5
+                     *         }
+                     *       },
+                     *       "status": "healthy",
+                     *       "summary": {
+                     *         "degraded_services": 0,
+                     *         "health_score": 88.9,
+                     *         "healthy_services": 0,
+                     *         "overall_status": "healthy",
+                     *         "total_services": 0,
+                     *         "unhealthy_services": 0
+                     *       },
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "total_services": 0,
+                     *       "version": ""
+                     *     }
+                     */
                     "application/json": components["schemas"]["Overview"];
                 };
             };
@@ -3685,6 +5544,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3694,6 +5561,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -3703,6 +5578,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -3712,6 +5602,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4614,6 +6512,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "auth_required": true,
+                     *       "name": "Zoom",
+                     *       "ok": true,
+                     *       "role": "read",
+                     *       "signed_in": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionInfo"];
                 };
             };
@@ -4623,6 +6530,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4632,6 +6547,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4641,6 +6564,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4665,6 +6596,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "auth_required": true,
+                     *       "name": "Zoom",
+                     *       "ok": true,
+                     *       "role": "read",
+                     *       "signed_in": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionInfo"];
                 };
             };
@@ -4681,6 +6621,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4690,6 +6638,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4706,6 +6662,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -4715,6 +6686,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4735,6 +6714,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "auth_required": true,
+                     *       "name": "Zoom",
+                     *       "ok": true,
+                     *       "role": "read",
+                     *       "signed_in": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["SessionInfo"];
                 };
             };
@@ -4744,6 +6732,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4753,6 +6749,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4762,6 +6766,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4790,6 +6802,174 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "age_seconds": 12.5,
+                     *       "backend": "connected",
+                     *       "bridge_system_used": false,
+                     *       "cached": false,
+                     *       "checks": {
+                     *         "api_access": {
+                     *           "attempts": 1,
+                     *           "breaker": {
+                     *             "consecutive_failures": 0,
+                     *             "retry_in_seconds": 12.5,
+                     *             "state": "closed"
+                     *           },
+                     *           "category": "not_configured",
+                     *           "credential": {
+                     *             "days_left": 12.5,
+                     *             "expires_at": "2026-11-22T05:36:35.748823Z",
+                     *             "source": "provider",
+                     *             "variable": "text"
+                     *           },
+                     *           "evidence": "full",
+                     *           "http_status": 200,
+                     *           "latency_ms": 182.4,
+                     *           "message": "Zoom integration is operational",
+                     *           "method": "GET /v2/users/me",
+                     *           "provider_code": "text",
+                     *           "quota": {
+                     *             "limit": 0,
+                     *             "remaining": 0,
+                     *             "resets_at": "2026-11-22T05:36:35.748823Z"
+                     *           },
+                     *           "scopes": {
+                     *             "granted": [
+                     *               "text"
+                     *             ],
+                     *             "missing": [
+                     *               "text"
+                     *             ],
+                     *             "needed": [
+                     *               "text"
+                     *             ]
+                     *           },
+                     *           "status": "pass"
+                     *         },
+                     *         "configuration": {
+                     *           "configuration_percentage": 100,
+                     *           "configured": true,
+                     *           "fingerprints": {
+                     *             "zoom": "text"
+                     *           },
+                     *           "missing_env_vars": [],
+                     *           "present_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET"
+                     *           ],
+                     *           "required_env_vars": [
+                     *             "ZOOM_API_KEY",
+                     *             "ZOOM_API_SECRET"
+                     *           ],
+                     *           "status": "pass"
+                     *         },
+                     *         "vendor_status": {
+                     *           "affected_components": [
+                     *             {
+                     *               "name": "Zoom",
+                     *               "status": "text"
+                     *             }
+                     *           ],
+                     *           "description": "text",
+                     *           "incidents": [
+                     *             "text"
+                     *           ],
+                     *           "indicator": "text",
+                     *           "message": "Zoom integration is operational",
+                     *           "page_url": "text",
+                     *           "scheduled_maintenance": [
+                     *             "text"
+                     *           ],
+                     *           "state": "operational",
+                     *           "vendor": "text"
+                     *         }
+                     *       },
+                     *       "configured": true,
+                     *       "criticality": "critical",
+                     *       "is_mock": false,
+                     *       "message": "Zoom integration is operational",
+                     *       "name": "Zoom",
+                     *       "ok": true,
+                     *       "pending": false,
+                     *       "service": "zoom",
+                     *       "services": {
+                     *         "api": {
+                     *           "calls": {
+                     *             "calls": 0,
+                     *             "errors": {
+                     *               "zoom": 0
+                     *             },
+                     *             "latency_p50_ms": 12.5,
+                     *             "latency_p95_ms": 12.5,
+                     *             "latency_p99_ms": 12.5,
+                     *             "success_rate": 12.5,
+                     *             "successes": 0
+                     *           },
+                     *           "category": "not_configured",
+                     *           "message": "Zoom integration is operational",
+                     *           "operations": {
+                     *             "zoom": {
+                     *               "calls": 0,
+                     *               "errors": {
+                     *                 "zoom": 0
+                     *               },
+                     *               "latency_p50_ms": 12.5,
+                     *               "latency_p95_ms": 12.5,
+                     *               "latency_p99_ms": 12.5,
+                     *               "success_rate": 12.5,
+                     *               "successes": 0
+                     *             }
+                     *           },
+                     *           "rate_limit": {
+                     *             "daily_limit": 0,
+                     *             "daily_remaining": 0,
+                     *             "interval_limit": 0,
+                     *             "interval_ms": 0,
+                     *             "interval_remaining": 0,
+                     *             "last_policy": "text",
+                     *             "observed_at": "2026-11-22T05:36:35.748823Z"
+                     *           },
+                     *           "status": "pass"
+                     *         },
+                     *         "auth": {
+                     *           "category": "not_configured",
+                     *           "credential": {
+                     *             "expires_in_seconds": 12.5,
+                     *             "kind": "token",
+                     *             "last_failure": "not_configured",
+                     *             "last_renewed": "2026-11-22T05:36:35.748823Z",
+                     *             "renewals": 0,
+                     *             "variables": [
+                     *               "text"
+                     *             ]
+                     *           },
+                     *           "message": "Zoom integration is operational",
+                     *           "status": "pass"
+                     *         },
+                     *         "webhooks": {
+                     *           "category": "not_configured",
+                     *           "deliveries_last_hour": 0,
+                     *           "endpoint": {
+                     *             "detail": "text",
+                     *             "http_status": 200,
+                     *             "source": "text",
+                     *             "state": "text"
+                     *           },
+                     *           "expected_interval_seconds": 12.5,
+                     *           "last_verified_at": "2026-11-22T05:36:35.748823Z",
+                     *           "message": "Zoom integration is operational",
+                     *           "scheme": "text",
+                     *           "signature_failures_last_hour": 0,
+                     *           "signing_secret_env": "text",
+                     *           "status": "pass"
+                     *         }
+                     *       },
+                     *       "status": "healthy",
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "version": ""
+                     *     }
+                     */
                     "application/json": components["schemas"]["ServiceHealth"];
                 };
             };
@@ -4799,6 +6979,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4808,6 +6996,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4817,6 +7013,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "service": "zoom",
+                     *       "status": "healthy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnknownService"];
                 };
             };
@@ -4826,6 +7030,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -4835,6 +7054,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4860,6 +7087,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "backend": "connected",
+                     *       "bridge_system_used": false,
+                     *       "connected_count": 0,
+                     *       "ok": true,
+                     *       "services": {
+                     *         "zoom": {
+                     *           "age_seconds": 12.5,
+                     *           "category": "not_configured",
+                     *           "configured": true,
+                     *           "criticality": "critical",
+                     *           "last_checked": "2026-11-22T05:36:35.748823Z",
+                     *           "message": "Zoom integration is operational",
+                     *           "missing_env_vars": [],
+                     *           "pending": false,
+                     *           "status": "healthy",
+                     *           "uptime_24h": 12.5
+                     *         }
+                     *       },
+                     *       "status": "healthy",
+                     *       "summary": {
+                     *         "degraded_services": 0,
+                     *         "health_score": 88.9,
+                     *         "healthy_services": 0,
+                     *         "overall_status": "healthy",
+                     *         "total_services": 0,
+                     *         "unhealthy_services": 0
+                     *       },
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "total_services": 0,
+                     *       "version": ""
+                     *     }
+                     */
                     "application/json": components["schemas"]["Overview"];
                 };
             };
@@ -4869,6 +7130,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4878,6 +7147,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4887,6 +7164,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -4896,6 +7188,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4921,6 +7221,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "backend": "connected",
+                     *       "bridge_system_used": false,
+                     *       "connected_count": 0,
+                     *       "ok": true,
+                     *       "services": {
+                     *         "zoom": {
+                     *           "age_seconds": 12.5,
+                     *           "category": "not_configured",
+                     *           "configured": true,
+                     *           "criticality": "critical",
+                     *           "last_checked": "2026-11-22T05:36:35.748823Z",
+                     *           "message": "Zoom integration is operational",
+                     *           "missing_env_vars": [],
+                     *           "pending": false,
+                     *           "status": "healthy",
+                     *           "uptime_24h": 12.5
+                     *         }
+                     *       },
+                     *       "status": "healthy",
+                     *       "summary": {
+                     *         "degraded_services": 0,
+                     *         "health_score": 88.9,
+                     *         "healthy_services": 0,
+                     *         "overall_status": "healthy",
+                     *         "total_services": 0,
+                     *         "unhealthy_services": 0
+                     *       },
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "total_services": 0,
+                     *       "version": ""
+                     *     }
+                     */
                     "application/json": components["schemas"]["Overview"];
                 };
             };
@@ -4930,6 +7264,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4939,6 +7281,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -4948,6 +7298,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
@@ -4957,7 +7322,146 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    status_badge_svg_badge__service__svg_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Integration id */
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An SVG badge */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <svg ...>...</svg> */
+                    "image/svg+xml": unknown;
+                };
+            };
+            /** @description Not an integration on the status page */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "service": "zoom",
+                     *       "status": "healthy"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UnknownService"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    uptime_badge_svg_badge__service__uptime__window__svg_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Integration id */
+                service: string;
+                window: "24h" | "7d" | "30d";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An SVG badge */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <svg ...>...</svg> */
+                    "image/svg+xml": unknown;
+                };
+            };
+            /** @description Not an integration on the status page */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "service": "zoom",
+                     *       "status": "healthy"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UnknownService"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -4977,6 +7481,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "ok": true,
+                     *       "status": "alive",
+                     *       "version": "0.1.0"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Alive"];
                 };
             };
@@ -4991,13 +7502,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Prometheus text exposition format */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    /**
+                     * @example # HELP atom_health_integration_up 1 when the integration can work (healthy or degraded), 0 when it cannot
+                     *     # TYPE atom_health_integration_up gauge
+                     *     atom_health_integration_up{criticality="critical",integration="zoom"} 1.0
+                     */
+                    "text/plain; version=0.0.4": string;
                 };
             };
             /** @description No key, or not a valid one (the body never says which) */
@@ -5006,6 +7522,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -5015,6 +7539,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -5024,6 +7556,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["AccessError"];
                 };
             };
@@ -5044,6 +7584,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "checks": {
+                     *         "zoom": {
+                     *           "message": "Zoom integration is operational",
+                     *           "ok": true
+                     *         }
+                     *       },
+                     *       "ok": true,
+                     *       "status": "text"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
@@ -5053,7 +7605,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "checks": {
+                     *         "zoom": {
+                     *           "message": "Zoom integration is operational",
+                     *           "ok": true
+                     *         }
+                     *       },
+                     *       "ok": true,
+                     *       "status": "text"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    status_page_status_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example text */
+                    "text/html": string;
                 };
             };
         };
@@ -5076,6 +7661,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example null */
                     "application/json": unknown;
                 };
             };
@@ -5092,6 +7678,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "service": "zoom",
+                     *       "status": "healthy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnknownService"];
                 };
             };
