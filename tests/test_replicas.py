@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from atom_health.catalog import build_catalog
-from atom_health.config import Settings
+from atom_health.config import Settings, load_settings
 from atom_health.serving import free_port
 from atom_health.simulator import Simulator
 from tests.conftest import FAST_PROBES, wait_for
@@ -294,7 +294,7 @@ async def test_an_unreachable_redis_never_stops_a_replica_nor_shows_its_password
         **sim_credentials,
         "ATOM_HEALTH_REDIS_URL": f"redis://:{password}@127.0.0.1:{free_port()}/0",
     }
-    settings = Settings(probes=FAST_PROBES)
+    settings = load_settings(None, environ).model_copy(update={"probes": FAST_PROBES})
     system = HealthSystem(settings, environ, store=MemoryStore(), scheduler=False)
     caplog.set_level("DEBUG")
     await system.start()
@@ -345,7 +345,9 @@ async def test_one_flight_and_one_cache_for_the_fleet(
     from atom_health.system import HealthSystem
 
     environ = {**sim_urls, **sim_credentials, "ATOM_HEALTH_REDIS_URL": redis.url}
-    settings = Settings(probes=FAST_PROBES.model_copy(update={"vendor_status": False}))
+    settings = load_settings(None, environ).model_copy(
+        update={"probes": FAST_PROBES.model_copy(update={"vendor_status": False})}
+    )
     a, b = (HealthSystem(settings, environ, store=MemoryStore(), scheduler=False) for _ in "ab")
     for system in (a, b):
         await system.start()
@@ -406,9 +408,10 @@ async def test_a_provider_request_budget_holds_for_the_whole_fleet(
     from atom_health.store import MemoryStore
     from atom_health.system import HealthSystem
 
-    environ = {**sim_urls, **sim_credentials, "ATOM_HEALTH_REDIS_URL": redis.url}
+    environ = {**sim_urls, **sim_credentials}
     settings = Settings.model_validate(
         {
+            "redis_url": redis.url,
             "probes": FAST_PROBES.model_copy(update={"vendor_status": False}).model_dump(),
             "integrations": {"linear": {"rate_limit": {"requests": 2, "per_seconds": 60}}},
         }

@@ -27,8 +27,16 @@ from rich.text import Text
 from typer.core import TyperCommand, TyperOption
 
 from atom_health.cli_manage import manage_app
-from atom_health.config import CONFIG_ENV_VAR, ConfigError, Role, Settings, load_settings
-from atom_health.config.security import ADMIN_KEY_ENV_VAR, READ_KEY_ENV_VAR
+from atom_health.config import (
+    DEFAULT_DATABASE_URL,
+    ConfigError,
+    ProcessEnvironment,
+    Role,
+    Settings,
+    load_settings,
+    read_environment,
+)
+from atom_health.config.environment import ADMIN_KEY_ENV_VAR, READ_KEY_ENV_VAR
 from atom_health.model.results import ConfigurationReport, Overview, Status
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 
@@ -40,6 +48,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_ERROR, EXIT_CANNOT_START, EXIT_UNREACHABLE = range(6)
 API_KEY_ENV_VAR = "ATOM_HEALTH_API_KEY"
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 
 app = typer.Typer(
     name="atom-health",
@@ -60,8 +69,32 @@ ConfigOption = Annotated[
         "--config",
         "-c",
         metavar="FILE",
-        help=f"Config file (YAML or TOML). Default: ${CONFIG_ENV_VAR}, else built-in defaults.",
+        help="Config file (YAML or TOML). Default: $ATOM_HEALTH_CONFIG, else built-in defaults.",
         dir_okay=False,
+    ),
+]
+HostOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="HOST",
+        help=f"Interface to listen on. Default: $ATOM_HEALTH_HOST, else {DEFAULT_HOST}.",
+    ),
+]
+PortOption = Annotated[
+    int | None,
+    typer.Option(
+        metavar="PORT",
+        help=f"TCP port. Default: $ATOM_HEALTH_PORT, else {DEFAULT_PORT}.",
+        min=1,
+        max=65535,
+    ),
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL",
+        help="History database (SQLAlchemy URL, or memory://). Default: "
+        f"$ATOM_HEALTH_DATABASE_URL, else the config file, else {DEFAULT_DATABASE_URL}.",
     ),
 ]
 JsonOption = Annotated[
@@ -143,6 +176,23 @@ def self_command() -> str:
     return f"{shlex.quote(sys.executable)} -m atom_health"
 
 
+def environment() -> ProcessEnvironment:
+    """The ``ATOM_HEALTH_*`` environment; a bad value is a usage error (exit 2)."""
+    try:
+        return read_environment()
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def address(host: str | None, port: int | None) -> tuple[str, int]:
+    """Where to listen: the flags, else the environment, else the defaults."""
+    env = environment()
+    return (
+        host if host is not None else env.host or DEFAULT_HOST,
+        port if port is not None else env.port or DEFAULT_PORT,
+    )
+
+
 def load_monitor(config: Path | None) -> HealthMonitor:
     try:
         from atom_health.system import build_monitor
@@ -159,13 +209,7 @@ def load_system(
     from atom_health.system import HealthSystem
 
     try:
-        settings = load_settings(config)
-        if database_url:
-            settings = settings.model_copy(
-                update={
-                    "history": settings.history.model_copy(update={"database_url": database_url})
-                }
-            )
+        settings = load_settings(config, database_url=database_url)
         return HealthSystem(settings, scheduler=scheduler)
     except ConfigError as exc:
         raise fail(str(exc)) from None
@@ -185,10 +229,8 @@ InsecureOption = Annotated[
 
 @app.command()
 def serve(
-    host: Annotated[
-        str, typer.Option(metavar="HOST", help="Interface to listen on.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.", min=1, max=65535)] = 8000,
+    host: HostOption = None,
+    port: PortOption = None,
     config: ConfigOption = None,
     scheduler: Annotated[
         bool,
@@ -198,22 +240,22 @@ def serve(
             "--no-scheduler for API-only replicas.",
         ),
     ] = True,
-    database_url: Annotated[
+    database_url: DatabaseOption = None,
+    log_level: Annotated[
         str | None,
         typer.Option(
-            metavar="URL",
-            help="History database (SQLAlchemy URL, or memory://). Default: "
-            "$ATOM_HEALTH_DATABASE_URL, else the config file, else sqlite:///atom-health.db.",
+            metavar="LEVEL", help="uvicorn log level. Default: $ATOM_HEALTH_LOG_LEVEL, else info."
         ),
     ] = None,
-    log_level: Annotated[str, typer.Option(metavar="LEVEL", help="uvicorn log level.")] = "info",
     insecure_no_auth: InsecureOption = False,
 ) -> None:
     """Serve the API (docs at /docs, metrics at /metrics) and the dashboard, and run the scheduler."""
+    host, port = address(host, port)
     refuse_open_network_without_keys(load_config(config), os.environ, host, insecure_no_auth)
     # --no-scheduler turns it off; otherwise the config file decides (default on).
     system = load_system(config, None if scheduler else False, database_url)
-    run_server(system, host, port, log_level=log_level, insecure_no_auth=insecure_no_auth)
+    level = log_level or environment().log_level or "info"
+    run_server(system, host, port, log_level=level, insecure_no_auth=insecure_no_auth)
 
 
 def refuse_open_network_without_keys(
@@ -238,12 +280,15 @@ def run_server(
     host: str,
     port: int,
     *,
-    log_level: str = "warning",
+    log_level: str | None = None,
     ready: Callable[[str, Overview], None] | None = None,
     insecure_no_auth: bool = False,
 ) -> None:
+    """Serve ``system`` until stopped; the log level defaults to $ATOM_HEALTH_LOG_LEVEL, else
+    warning."""
     from atom_health.runner import StartError, serve_system
 
+    log_level = log_level or environment().log_level or "warning"
     refuse_open_network_without_keys(system.settings, system.environ, host, insecure_no_auth)
     try:
         serve_system(system, host, port, ready=ready, log_level=log_level)
@@ -255,15 +300,10 @@ def run_server(
 
 @app.command()
 def system(
-    host: Annotated[
-        str, typer.Option(metavar="HOST", help="Interface to listen on.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.", min=1, max=65535)] = 8000,
+    host: HostOption = None,
+    port: PortOption = None,
     config: ConfigOption = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option(metavar="URL", help="History database URL (default: see serve --help)."),
-    ] = None,
+    database_url: DatabaseOption = None,
     insecure_no_auth: InsecureOption = False,
 ) -> None:
     """Run everything in one process: API, scheduler and dashboard.
@@ -271,6 +311,7 @@ def system(
     Waits until it is ready, runs a first round of checks, prints the dashboard URL and a
     summary table, and stops cleanly on Ctrl-C or SIGTERM (exit 0).
     """
+    host, port = address(host, port)
     refuse_open_network_without_keys(load_config(config), os.environ, host, insecure_no_auth)
     system = load_system(config, database_url=database_url)
     run_server(system, host, port, ready=print_ready, insecure_no_auth=insecure_no_auth)
@@ -283,10 +324,8 @@ def print_ready(url: str, overview: Overview) -> None:
 
 @app.command()
 def demo(
-    host: Annotated[
-        str, typer.Option(metavar="HOST", help="Interface to listen on.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.", min=1, max=65535)] = 8000,
+    host: HostOption = None,
+    port: PortOption = None,
     simulator_port: Annotated[
         int | None,
         typer.Option(
@@ -301,6 +340,7 @@ def demo(
     from atom_health.demo import DEMO_FAULTS, demo_system
     from atom_health.simulator import Simulator
 
+    host, port = address(host, port)
     try:
         simulator = Simulator(host=host, port=simulator_port).start()
     except RuntimeError:
@@ -728,6 +768,13 @@ def configuration_table(report: ConfigurationReport) -> Table:
     return table
 
 
+def _debugging() -> bool:
+    try:
+        return read_environment().debug
+    except ConfigError:
+        return False
+
+
 class _PlainHelpCommand(TyperCommand):
     """Help lists options only, as ``--name METAVAR``; arguments are named in the usage line
     and described in the command's text (no ``<str>``/``<bool>`` type placeholders)."""
@@ -752,7 +799,7 @@ def main() -> None:
     try:
         app()
     except Exception as exc:
-        if os.environ.get("ATOM_HEALTH_DEBUG"):
+        if _debugging():
             raise
         err.print(
             f"error: unexpected {type(exc).__name__}; set ATOM_HEALTH_DEBUG=1 for details",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from atom_health.alerting.manager import AlertManager
-from atom_health.config import DATABASE_ENV_VAR, REDIS_ENV_VAR, ConfigError, Settings
+from atom_health.config import ConfigError, Settings
 from atom_health.config.installation_key import installation_key
 from atom_health.history import rollups
 from atom_health.history.recent import RecentHistory
@@ -83,7 +83,7 @@ class HealthSystem:
                 f"{settings.source}: status_page.integrations: unknown or disabled integration "
                 f"{', '.join(unknown)}"
             )
-        self.database_url = environ.get(DATABASE_ENV_VAR) or settings.history.database_url
+        self.database_url = settings.history.database_url
         self.store = store or open_store(self.database_url)
         # The fingerprint key lives beside the database this system opened (or in settings).
         self.monitor.fingerprint_key = installation_key(
@@ -112,7 +112,7 @@ class HealthSystem:
             i.id: i.interval_seconds or settings.scheduler.interval_seconds
             for i in self.monitor.catalog
         }
-        self.redis_url = environ.get(REDIS_ENV_VAR) or settings.redis_url
+        self.redis_url = settings.redis_url
         self.fleet = (
             open_fleet(self.redis_url, settings, intervals if enabled else None)
             if self.redis_url

@@ -16,8 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-READ_KEY_ENV_VAR = "ATOM_HEALTH_READ_KEY"
-ADMIN_KEY_ENV_VAR = "ATOM_HEALTH_ADMIN_KEY"
+from atom_health.config.environment import read_environment
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 KeyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
@@ -101,10 +100,11 @@ def key_digest(key: str) -> bytes:
 
 def configured_keys(security: SecuritySettings, environ: Mapping[str, str]) -> list[ApiKey]:
     """Every key: the environment's (named ``env-read`` / ``env-admin``) and the config file's."""
+    environment = read_environment(environ)
     keys = [
-        ApiKey(f"env-{role.value}", role, key_digest(value))
-        for role, variable in ((Role.read, READ_KEY_ENV_VAR), (Role.admin, ADMIN_KEY_ENV_VAR))
-        if (value := environ.get(variable, ""))
+        ApiKey(f"env-{role.value}", role, key_digest(secret.get_secret_value()))
+        for role, secret in ((Role.read, environment.read_key), (Role.admin, environment.admin_key))
+        if secret is not None
     ]
     keys += [ApiKey(k.name, k.role, bytes.fromhex(k.sha256)) for k in security.keys]
     return keys

@@ -17,13 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 
 from atom_health.catalog.entries import BackendEntry, IntegrationEntry, IntegrationId
 from atom_health.config.alerting import AlertingSettings
+from atom_health.config.environment import read_environment
 from atom_health.config.security import SecuritySettings
 from atom_health.config.status_page import StatusPageSettings
 from atom_health.model.errors import ConfigError
 
-CONFIG_ENV_VAR = "ATOM_HEALTH_CONFIG"
-DATABASE_ENV_VAR = "ATOM_HEALTH_DATABASE_URL"
-REDIS_ENV_VAR = "ATOM_HEALTH_REDIS_URL"
+DEFAULT_DATABASE_URL = "sqlite:///atom-health.db"
 
 # A hostile config file fails fast instead of eating memory or the stack.
 MAX_CONFIG_BYTES = 1_048_576
@@ -71,8 +70,8 @@ class HistorySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     database_url: str = Field(
-        default="sqlite:///atom-health.db",
-        description="SQLAlchemy URL, or memory://; $ATOM_HEALTH_DATABASE_URL wins",
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL, or memory://; --database-url, then $ATOM_HEALTH_DATABASE_URL win",
     )
     raw_retention_days: float = Field(default=30.0, gt=0, le=3650)
     maintenance_interval_seconds: float = Field(default=3600.0, ge=10, le=86_400)
@@ -150,14 +149,25 @@ class Settings(BaseModel):
 
 
 def load_settings(
-    path: str | Path | None = None, environ: Mapping[str, str] = os.environ
+    path: str | Path | None = None,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    database_url: str | None = None,
 ) -> Settings:
-    """Read the config file named by ``path`` or ``$ATOM_HEALTH_CONFIG``; defaults when neither."""
-    chosen = path if path is not None else environ.get(CONFIG_ENV_VAR) or None
-    if chosen is None:
-        return Settings()
-    file = Path(chosen)
-    return parse_settings(_read_mapping(file), source=str(file))
+    """The settings a command runs with: its flags (``path``, ``database_url``), then the
+    ``ATOM_HEALTH_*`` environment, then the config file, then the defaults."""
+    environment = read_environment(environ)
+    chosen = path if path is not None else environment.config
+    settings = Settings()
+    if chosen is not None:
+        settings = parse_settings(_read_mapping(Path(chosen)), source=str(chosen))
+    url = database_url or environment.database_url
+    if url:
+        history = settings.history.model_copy(update={"database_url": url})
+        settings = settings.model_copy(update={"history": history})
+    if environment.redis_url:
+        settings = settings.model_copy(update={"redis_url": environment.redis_url})
+    return settings
 
 
 def parse_settings(data: Mapping[str, Any], source: str) -> Settings:

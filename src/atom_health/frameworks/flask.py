@@ -30,7 +30,7 @@ try:
 except ImportError:
     raise MissingExtraError("The Flask extension", "flask") from None
 
-from atom_health.config import Settings
+from atom_health.config import Settings, load_settings
 from atom_health.system import HealthSystem
 from atom_health.web.gates import gate_detail
 
@@ -50,7 +50,7 @@ class AtomHealth:
         environ: Mapping[str, str] = os.environ,
         url_prefix: str = "",
     ) -> None:
-        self.settings = settings or Settings()
+        self.settings = settings or load_settings(environ=environ)
         self._system = system
         self.environ = environ
         self.url_prefix = url_prefix.rstrip("/")
