@@ -88,16 +88,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if not announced:
             print("waiting for other atom-health pytest runs on this machine ...",
                   file=sys.stderr, flush=True)  # fmt: skip
-            _print_lead_notice()
             announced = True
         time.sleep(0.5)
-
-
-def _print_lead_notice() -> None:
-    """While several developers share this machine, the lead may leave them a notice here."""
-    notice = Path("/work/HELPERS-NOTICE.md")
-    if notice.exists():
-        print(notice.read_text(), file=sys.stderr, flush=True)
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
@@ -246,7 +238,6 @@ def browser() -> Iterator[Browser]:
     Module-scoped: Playwright's sync driver runs an event loop until it stops, which
     would break asyncio tests in later modules.
     """
-    from pathlib import Path
 
     from playwright.sync_api import sync_playwright
 
