@@ -29,7 +29,8 @@ from tests.conftest import FAST_PROBES
 
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
 # Latency targets no machine misses, so outcomes never depend on its speed or load.
-ANY_SPEED = ["--config-target-ms", "600000", "--probe-target-ms", "600000"]
+ANY_SPEED = ["--config-target-ms", "600000", "--probe-target-ms", "600000",
+             "--batch-target-ms", "600000"]  # fmt: skip
 
 
 @contextmanager
@@ -206,7 +207,8 @@ def test_report_json_junit_and_the_one_health_score(
     total = report.passed + report.failed + report.skipped
     assert (junit.get("failures"), junit.get("tests")) == (str(report.failed), str(total))
     suites = {suite.get("name"): suite for suite in junit.iter("testsuite")}
-    assert len(suites) == 14
+    assert len(suites) == 15  # each integration, and the server's routes
+    assert suites["server"].get("tests") == str(len(report.system_tests))
     failure = suites["slack"].find("testcase[@name='live probe']/failure")
     assert failure is not None
     assert "credentials_rejected" in (failure.get("message") or "")
@@ -228,6 +230,13 @@ def test_answers_over_the_latency_targets_fail_with_advice(tmp_path: Path) -> No
     assert outcomes["probe latency"] == "fail"
     assert outcomes["live probe"] == "pass"
     assert any("the server itself is slow" in line for line in report.recommendations)
+    route = next(r for r in report.routes if r.route == "/api/{service}/health")
+    assert route.within_budget is False
+    assert any(
+        line.startswith(f"/api/{{service}}/health: p95 {route.p95_ms} ms over {route.calls} calls")
+        and "exceeds its 0 ms budget" in line
+        for line in report.recommendations
+    )
 
 
 @pytest.mark.usefixtures("sim_process_env")
@@ -252,6 +261,8 @@ def test_html_report_opens_in_chromium_without_errors(
 
     assert "atom-health test report" in page.inner_text("h1")
     assert page.locator("section.integration").count() == 14
+    assert page.locator("#server-routes tbody tr").count() == 8  # overview, bridge, batch
+    assert page.locator("#route-times tbody tr").count() == 11  # 7 server, 4 per-integration
     assert page.locator(".chart svg rect").count() == 14
     assert "GITHUB_TOKEN" in page.inner_text("ul.advice")
     ARTIFACTS.mkdir(exist_ok=True)

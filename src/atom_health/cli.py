@@ -43,7 +43,6 @@ from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 if TYPE_CHECKING:
     import httpx
 
-    from atom_health.report.models import TestReport
     from atom_health.system import HealthSystem
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_ERROR, EXIT_CANNOT_START, EXIT_UNREACHABLE = range(6)
@@ -444,12 +443,27 @@ def run_integration_tests(
     probe_target_ms: Annotated[
         float, typer.Option(metavar="MS", min=0, help="A live probe must answer within this.")
     ] = 500.0,
+    batch_target_ms: Annotated[
+        float,
+        typer.Option(
+            metavar="MS", min=0, help="Every enabled integration must have answered within this."
+        ),
+    ] = 2000.0,
+    calls: Annotated[
+        int,
+        typer.Option(
+            metavar="N", min=1, max=1000, help="Call each route N times (for its p50 and p95)."
+        ),
+    ] = 5,
     api_key: ApiKeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Test every integration (or those named): configuration, live probe, every health route's
-    body against its schema, latency against the targets, vendor status. Writes a JSON and an
-    HTML report (and JUnit XML with --junit-xml). Exit 0 only when every test passed, or, with
+    body against its schema, latency against the targets, vendor status; and the overview
+    route and its aliases, the bridge routes, every enabled integration answered within the
+    batch target. Each route is called N times (--calls) for its p50 and p95. Prints the
+    summary (overall status, health score, duration, a line per integration, recommendations)
+    and writes a JSON and an HTML report (and JUnit XML with --junit-xml). Exit 0 only when every test passed, or, with
     --fail-under, when the gate holds (the health score is at least SCORE and no critical
     integration is unhealthy, whatever the score); 1 otherwise; 2 on usage error; 5 when the
     server given with --url cannot be reached."""
@@ -458,6 +472,7 @@ def run_integration_tests(
     import httpx
     from rich.progress import Progress
 
+    from atom_health.report.console import print_summary
     from atom_health.report.html import render_html
     from atom_health.report.junit import render_junit
     from atom_health.report.tester import (
@@ -491,8 +506,10 @@ def run_integration_tests(
             raise fail(f"Unknown integration: {', '.join(unknown)} (known: {', '.join(known)})")
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("Testing integrations", total=len(chosen))
-            targets = LatencyTargets(config_target_ms, probe_target_ms)
-            report = run_tests(client, chosen, shown, lambda _: progress.advance(task), targets)
+            targets = LatencyTargets(config_target_ms, probe_target_ms, batch_target_ms)
+            report = run_tests(
+                client, chosen, shown, lambda _: progress.advance(task), targets, calls
+            )
     json_report.write_text(report.model_dump_json(indent=2), encoding="utf-8")
     html_report.write_text(render_html(report), encoding="utf-8")
     if junit_xml is not None:
@@ -500,31 +517,12 @@ def run_integration_tests(
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
-        out.print(test_table(report))
-        out.print(
-            f"Reports: {json_report}  {html_report}" + (f"  {junit_xml}" if junit_xml else "")
-        )
+        print_summary(out, report, [json_report, html_report, *([junit_xml] if junit_xml else [])])
     if fail_under is None:
         raise typer.Exit(EXIT_OK if report.ok else EXIT_UNHEALTHY)
     held, reason = deploy_gate(report, fail_under)
     (out if held else err).print(f"Deploy gate: {reason}", markup=False, highlight=False)
     raise typer.Exit(EXIT_OK if held else EXIT_UNHEALTHY)
-
-
-def test_table(report: TestReport) -> Table:
-    table = Table(
-        title=f"Integration tests: health score {report.health_score}",
-        caption=f"{report.passed} passed · {report.failed} failed · {report.skipped} skipped",
-    )
-    table.add_column("Integration", style="bold")
-    table.add_column("Status")
-    table.add_column("Pass rate", justify="right")
-    table.add_column("Failed tests", overflow="fold")
-    for item in report.integrations:
-        failed = [case.name for case in item.tests if case.outcome == "fail"]
-        rate = "-" if item.pass_rate is None else f"{item.pass_rate:.0f}%"
-        table.add_row(item.service, status_text(item.status), rate, ", ".join(failed))
-    return table
 
 
 @app.command()

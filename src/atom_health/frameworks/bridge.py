@@ -17,9 +17,10 @@ try:
 except ImportError:
     raise MissingExtraError("The Flask bridge", "flask") from None
 
+from atom_health.model.bridge import Component, Framework
 from atom_health.model.results import Status
 from atom_health.system import HealthSystem
-from atom_health.web.bridge import Component, Framework, mounted_apps
+from atom_health.web.bridge import mounted_apps
 
 
 class MountedFlask:

@@ -19,3 +19,8 @@ OVERVIEW_ALIASES = (
     "/api/v2/health/health/summary",
     "/api/enhanced/health/overview",
 )
+
+# The bridge routes, served by every app: its verdict, its components, route discovery.
+BRIDGE_HEALTH = "/api/bridge/health"
+BRIDGE_STATUS = "/api/bridge/status"
+DISCOVER = "/api/enhanced/management/discover"

@@ -22,13 +22,32 @@ class TestCase(BaseModel):
 
 class IntegrationReport(BaseModel):
     service: str
-    name: str
+    name: str = Field(description="The display name from the catalog")
     criticality: Criticality
     status: Status = Field(description="The integration's status during the run")
     category: str | None = None
     probe_latency_ms: float | None = None
     pass_rate: float | None = Field(description="Passed / (passed + failed), %")
+    passed: int
+    failed: int
+    skipped: int
     tests: list[TestCase]
+
+
+class RoutePerformance(BaseModel):
+    """One route's answer times over every call the tester made to it (for a per-integration
+    route: ``calls_per_route`` calls for each integration tested)."""
+
+    route: str = Field(description="The route's path, {service} standing for the integration")
+    calls: int
+    failures: int = Field(description="Calls answered with another status than 200")
+    p50_ms: float | None
+    p95_ms: float | None
+    budget_ms: float = Field(
+        description="The original system's target for what the route answers: a configuration "
+        "check for one integration, all integrations for the others"
+    )
+    within_budget: bool = Field(description="p95 within the budget")
 
 
 class TestReport(BaseModel):
@@ -42,6 +61,9 @@ class TestReport(BaseModel):
     generated_at: datetime
     target: str
     duration_seconds: float
+    overall_status: Status = Field(
+        description="The integrations' overall status during the run (as the overview's)"
+    )
     health_score: float | None = Field(
         description="0-100: healthy 100, degraded 50, unhealthy 0; critical ones count twice"
     )
@@ -49,5 +71,11 @@ class TestReport(BaseModel):
     passed: int
     failed: int
     skipped: int
+    calls_per_route: int = Field(description="How many times each route was called")
     integrations: list[IntegrationReport]
+    system_tests: list[TestCase] = Field(
+        description="The overview route and its aliases, the bridge routes, and the batch "
+        "check (every enabled integration answered within the target)"
+    )
+    routes: list[RoutePerformance] = Field(description="Answer times per route")
     recommendations: list[str]

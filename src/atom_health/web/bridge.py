@@ -10,71 +10,28 @@ registers it here as a :class:`MountedApp`.
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from atom_health.catalog import Catalog
 from atom_health.classify import overall_status
+from atom_health.model import routes as paths
+from atom_health.model.bridge import (
+    BridgeHealth,
+    BridgeStatus,
+    Component,
+    DiscoveredRoute,
+    Discovery,
+    Framework,
+)
 from atom_health.model.results import Status, utc_now
 from atom_health.web.parts import SystemParts
 
 BRIDGE_TAG = "bridge"
-Framework = Literal["fastapi", "flask"]
-
-
-class DiscoveredRoute(BaseModel):
-    method: str
-    path: str
-    framework: Literal["fastapi", "flask"]
-    integration: str | None
-
-
-class Discovery(BaseModel):
-    """``GET /api/enhanced/management/discover``."""
-
-    ok: bool = True
-    timestamp: datetime
-    total: int
-    frameworks: dict[str, int]
-    routes: list[DiscoveredRoute]
-
-
-class Component(BaseModel):
-    status: Status
-    framework: str
-    message: str
-    latency_ms: float | None = None
-
-
-class BridgeStatus(BaseModel):
-    """``GET /api/bridge/status``: each framework's app and each back-end service."""
-
-    ok: bool = True
-    bridge_system_used: bool = Field(
-        description="True when another framework's app (Flask) is mounted in this process"
-    )
-    timestamp: datetime
-    status: Status
-    health_percentage: float
-    framework_distribution: dict[str, int]
-    frameworks: dict[str, Component]
-    services: dict[str, Component]
-
-
-class BridgeHealth(BaseModel):
-    """``GET /api/bridge/health``: the bridge's verdict alone."""
-
-    ok: bool = True
-    bridge_system_used: bool
-    timestamp: datetime
-    status: Status
-    health_percentage: float
 
 
 class MountedApp(Protocol):
@@ -190,18 +147,18 @@ async def bridge_status(app: FastAPI, system: SystemParts) -> BridgeStatus:
 def add_bridge_routes(app: FastAPI) -> None:
     """Register the bridge routes; call before the ``/api/{service}/health`` route they shadow."""
 
-    @app.get("/api/enhanced/management/discover", response_model=Discovery, tags=[BRIDGE_TAG])
+    @app.get(paths.DISCOVER, response_model=Discovery, tags=[BRIDGE_TAG])
     async def discovery(request: Request) -> Discovery:
         """Integration-related routes of every framework in this process: method, path,
         framework, integration."""
         return discover(request.app, request.app.state.system.monitor.catalog)
 
-    @app.get("/api/bridge/status", response_model=BridgeStatus, tags=[BRIDGE_TAG])
+    @app.get(paths.BRIDGE_STATUS, response_model=BridgeStatus, tags=[BRIDGE_TAG])
     async def status(request: Request) -> BridgeStatus:
         """Each framework's app and each back-end service, from real checks."""
         return await bridge_status(request.app, request.app.state.system)
 
-    @app.get("/api/bridge/health", response_model=BridgeHealth, tags=[BRIDGE_TAG])
+    @app.get(paths.BRIDGE_HEALTH, response_model=BridgeHealth, tags=[BRIDGE_TAG])
     async def health(request: Request) -> BridgeHealth:
         """The bridge's verdict alone."""
         full = await bridge_status(request.app, request.app.state.system)
