@@ -253,6 +253,7 @@ def test_overview_counts_and_lines(api: httpx.Client, environ: dict[str, str], p
         "health_score": 11.1,  # (100 + 100) / 18: zoom, stripe, github, slack count twice
     }
     assert body["services"]["linear"].pop("age_seconds") >= 0
+    assert_utc_iso(body["services"]["linear"].pop("checked_at"))
     assert body["services"]["linear"] == {
         "pending": False,
         "status": "healthy",

@@ -550,7 +550,7 @@ def summarise(results: list[ServiceHealth], *, bridge_system_used: bool = False)
     """The overview body for a list of full results."""
     now = utc_now()
     return Overview(
-        timestamp=utc_now(),
+        timestamp=now,
         version=__version__,
         bridge_system_used=bridge_system_used,
         summary=summary_of(results),
@@ -563,6 +563,7 @@ def summarise(results: list[ServiceHealth], *, bridge_system_used: bool = False)
                 criticality=r.criticality,
                 category=r.checks.api_access.category,
                 pending=r.pending,
+                checked_at=r.timestamp,
                 age_seconds=round(max(0.0, (now - r.timestamp).total_seconds()), 1),
             )
             for r in results

@@ -1808,6 +1808,7 @@ export interface components {
             /**
              * Timestamp
              * Format: date-time
+             * @description When this answer was made; a cached answer keeps it until a result, the configuration or the history changes
              */
             timestamp: string;
             /**
@@ -2121,11 +2122,16 @@ export interface components {
         ServiceSummary: {
             /**
              * Age Seconds
-             * @description How old this line's result is
+             * @description How old this line's result was at the overview's timestamp (the answer changes only when its inputs do, so it can be revalidated with its ETag)
              */
             age_seconds?: number | null;
             /** @description Why the live check failed */
             category?: components["schemas"]["Category"] | null;
+            /**
+             * Checked At
+             * @description When this line's result was checked: its age now is the reader's clock minus this
+             */
+            checked_at?: string | null;
             /** Configured */
             configured: boolean;
             criticality: components["schemas"]["Criticality"];
@@ -3274,6 +3280,7 @@ export interface operations {
                      *         "zoom": {
                      *           "age_seconds": 12.5,
                      *           "category": "not_configured",
+                     *           "checked_at": "2026-11-22T05:36:35.748823Z",
                      *           "configured": true,
                      *           "criticality": "critical",
                      *           "last_checked": "2026-11-22T05:36:35.748823Z",
@@ -5511,6 +5518,7 @@ export interface operations {
                      *         "zoom": {
                      *           "age_seconds": 12.5,
                      *           "category": "not_configured",
+                     *           "checked_at": "2026-11-22T05:36:35.748823Z",
                      *           "configured": true,
                      *           "criticality": "critical",
                      *           "last_checked": "2026-11-22T05:36:35.748823Z",
@@ -7097,6 +7105,7 @@ export interface operations {
                      *         "zoom": {
                      *           "age_seconds": 12.5,
                      *           "category": "not_configured",
+                     *           "checked_at": "2026-11-22T05:36:35.748823Z",
                      *           "configured": true,
                      *           "criticality": "critical",
                      *           "last_checked": "2026-11-22T05:36:35.748823Z",
@@ -7231,6 +7240,7 @@ export interface operations {
                      *         "zoom": {
                      *           "age_seconds": 12.5,
                      *           "category": "not_configured",
+                     *           "checked_at": "2026-11-22T05:36:35.748823Z",
                      *           "configured": true,
                      *           "criticality": "critical",
                      *           "last_checked": "2026-11-22T05:36:35.748823Z",

@@ -298,7 +298,16 @@ class ServiceSummary(BaseModel):
     pending: bool = Field(
         default=False, description="Still being checked; this line is the last known result"
     )
-    age_seconds: float | None = Field(default=None, description="How old this line's result is")
+    checked_at: datetime | None = Field(
+        default=None,
+        description="When this line's result was checked: its age now is the reader's clock "
+        "minus this",
+    )
+    age_seconds: float | None = Field(
+        default=None,
+        description="How old this line's result was at the overview's timestamp (the answer "
+        "changes only when its inputs do, so it can be revalidated with its ETag)",
+    )
 
 
 class OverviewSummary(BaseModel):
@@ -317,7 +326,10 @@ class Overview(BaseModel):
     """``GET /api/integrations/health``: every enabled integration at a glance."""
 
     ok: bool = True
-    timestamp: datetime
+    timestamp: datetime = Field(
+        description="When this answer was made; a cached answer keeps it until a result, "
+        "the configuration or the history changes"
+    )
     summary: OverviewSummary
     services: dict[str, ServiceSummary]
     version: str = Field(default="", description="The atom-health version that answered")

@@ -202,14 +202,15 @@ class Answers:
         line is what it was: one read of the variables decides (not one per integration).
         """
         variables = hash(tuple(read_env(self.monitor.environ, self._variables)))
-        # Lines carry their age (summarise rounds it): the body is rebuilt each second at most.
+        # Each line's age is as of the overview's timestamp (the clock alone changes nothing);
+        # its 24 h uptime moves with the hour.
         catalog = self.monitor.catalog.version
         inputs = (
             variables,
             catalog,
             self.monitor.generation,
             self.recent.version,
-            int(time.time()),
+            time.time() // HOUR,
         )
         memo = self._overview
         if memo is not None and memo.key == inputs and time.monotonic() < self._overview_until:
