@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from atom_health.cli import app
 from atom_health.config import HistorySettings, Settings
+from atom_health.config.security import SecuritySettings
 from atom_health.model import routes as paths
 from atom_health.report.models import TestReport
 from atom_health.serving import ThreadedServer
@@ -201,3 +202,74 @@ def test_tester_output_never_reveals_secret_values(tmp_path: Path, secret: str) 
     written = [path.read_text() for path in (tmp_path / "r.json", tmp_path / "r.html", junit)]
     for text in (shown.output, as_json.output, *written):
         assert secret not in text
+
+
+READ_KEY = "read-Key-0123456789-abcdefXYZ"
+ADMIN_KEY = "admin-Key-9876543210-ghijklUVW"
+
+
+def keyed_system(environ: dict[str, str], rate_limit: str = "600/minute") -> HealthSystem:
+    settings = Settings(
+        probes=FAST_PROBES,
+        history=HistorySettings(database_url="memory://"),
+        security=SecuritySettings(rate_limit=rate_limit),
+    )
+    keys = {"ATOM_HEALTH_READ_KEY": READ_KEY, "ATOM_HEALTH_ADMIN_KEY": ADMIN_KEY}
+    return HealthSystem(settings, {**environ, **keys}, scheduler=False)
+
+
+def test_keys_refused_read_only_and_admin(
+    tmp_path: Path, sim_credentials: dict[str, str], sim_urls: dict[str, str]
+) -> None:
+    system = keyed_system({**sim_credentials, **sim_urls})
+    options = ["zoom", *report_options(tmp_path), "--calls", "1", *ANY_SPEED]
+    with ThreadedServer(system.web_app()) as server:
+        anonymous = CliRunner().invoke(app, ["test", "--url", server.url, *options])
+        read = CliRunner().invoke(
+            app, ["test", "--url", server.url, *options, "--api-key", READ_KEY]
+        )
+        read_report = TestReport.model_validate_json((tmp_path / "r.json").read_text())
+        admin = CliRunner().invoke(
+            app, ["test", "--url", server.url, *options, "--api-key", ADMIN_KEY]
+        )
+        admin_report = TestReport.model_validate_json((tmp_path / "r.json").read_text())
+
+    assert anonymous.exit_code == 2
+    assert "refused the request (HTTP 401): give an API key" in anonymous.stderr
+    assert "Traceback" not in anonymous.output
+    # A read key may not refresh: the tester says so and tests what the server has.
+    assert read.exit_code == 0, read.output
+    batch = next(c for c in read_report.system_tests if c.name == "all integrations at once")
+    assert "not refreshed: the API key may not ask for a refresh" in batch.detail
+    live = next(c for c in read_report.integrations[0].tests if c.name == "live probe")
+    assert live.outcome == "pass"
+    assert "not refreshed" in live.detail
+    assert admin.exit_code == 0, admin.output
+    assert "not refreshed" not in admin_report.model_dump_json()
+    for text in (anonymous.output, read.output, admin.output, admin_report.model_dump_json()):
+        assert READ_KEY not in text
+        assert ADMIN_KEY not in text
+
+
+def test_a_rate_limited_tester_says_so(
+    tmp_path: Path, sim_credentials: dict[str, str], sim_urls: dict[str, str]
+) -> None:
+    system = keyed_system({**sim_credentials, **sim_urls}, rate_limit="20/hour")
+    with ThreadedServer(system.web_app()) as server:
+        result = CliRunner().invoke(app, [
+            "test", "zoom", "--url", server.url, "--api-key", ADMIN_KEY,
+            *report_options(tmp_path), *ANY_SPEED,
+        ])  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    report = TestReport.model_validate_json((tmp_path / "r.json").read_text())
+    assert sum(route.rate_limited for route in report.routes) > 0
+    zoom = report.integrations[0]
+    assert [(c.name, c.outcome) for c in zoom.tests] == [("health answer", "fail")]
+    assert zoom.tests[0].detail == "HTTP 429, not a health answer"
+    assert [line for line in report.recommendations if "429" in line] == [
+        "The server rate-limited the tester (HTTP 429): lower --calls, or raise the server's "
+        "security.rate_limit for the tester's key."
+    ]  # one line of advice, not one per route
+    assert not any("check the server version" in line for line in report.recommendations)

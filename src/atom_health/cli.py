@@ -497,6 +497,9 @@ def run_integration_tests(
         shown = re.sub(r"//[^/@]*@", "//", target)  # never print credentials in the URL
         try:
             known = known_services(client)
+        except httpx.HTTPStatusError as exc:
+            _refused(exc.response, shown)  # 401/403: a usage error; other statuses: exit 5
+            raise
         except httpx.HTTPError as exc:
             raise fail(
                 f"cannot reach atom-health at {shown} ({type(exc).__name__})", EXIT_UNREACHABLE

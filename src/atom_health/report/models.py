@@ -41,6 +41,7 @@ class RoutePerformance(BaseModel):
     route: str = Field(description="The route's path, {service} standing for the integration")
     calls: int
     failures: int = Field(description="Calls answered with another status than 200")
+    rate_limited: int = Field(description="Of those, calls the server rate-limited (HTTP 429)")
     p50_ms: float | None
     p95_ms: float | None
     budget_ms: float = Field(

@@ -74,6 +74,7 @@ class RouteTimings:
     calls: int = DEFAULT_CALLS
     _latencies: dict[str, list[float]] = field(default_factory=dict)
     _failures: dict[str, int] = field(default_factory=dict)
+    _rate_limited: dict[str, int] = field(default_factory=dict)
     _budgets: dict[str, float] = field(default_factory=dict)
 
     def call(
@@ -95,6 +96,8 @@ class RouteTimings:
         made = Calls(answers[0], latencies, [a.status_code for a in answers])
         self._latencies.setdefault(pattern, []).extend(latencies)
         self._failures[pattern] = self._failures.get(pattern, 0) + made.unanswered
+        limited = made.statuses.count(429)
+        self._rate_limited[pattern] = self._rate_limited.get(pattern, 0) + limited
         self._budgets[pattern] = budget_ms
         return made
 
@@ -105,10 +108,23 @@ class RouteTimings:
             budget = self._budgets[route]
             found.append(RoutePerformance(
                 route=route, calls=len(latencies), failures=self._failures[route],
+                rate_limited=self._rate_limited[route],
                 p50_ms=p50, p95_ms=p95, budget_ms=budget,
                 within_budget=p95 is not None and p95 <= budget,
             ))  # fmt: skip
         return found
+
+
+NOT_REFRESHED = "not refreshed: the API key may not ask for a refresh (security.refresh_role)"
+
+
+def refreshed_get(client: httpx.Client, path: str) -> tuple[httpx.Response, bool]:
+    """``GET path?refresh=true``; when the key's role may not refresh (HTTP 403), the plain
+    answer instead. Returns the answer and whether it was refreshed."""
+    answer = client.get(path, params={"refresh": "true"})
+    if answer.status_code != 403:
+        return answer, True
+    return client.get(path), False
 
 
 def _case(name: str, outcome: Outcome, started: float, detail: str) -> TestCase:
@@ -133,7 +149,8 @@ def _route_case(
     else:
         problem = check(body)
     if problem is None and calls.unanswered:
-        problem = f"{calls.unanswered} of {len(calls.statuses)} calls answered otherwise"
+        others = ", ".join(str(code) for code in sorted(set(calls.statuses) - {200}))
+        problem = f"{calls.unanswered} of {len(calls.statuses)} calls answered HTTP {others}"
     good = answer.status_code == 200 and problem is None
     detail = f"HTTP {answer.status_code}, " + ("body valid" if problem is None else problem)
     duration = round(sum(calls.latencies_ms), 2)
@@ -149,8 +166,13 @@ def test_integration(
     cases: list[TestCase] = []
 
     started = time.perf_counter()
-    answer = client.get(paths.SERVICE_HEALTH.format(service=service), params={"refresh": "true"})
-    result = ServiceHealth.model_validate_json(answer.content)
+    answer, refreshed = refreshed_get(client, paths.SERVICE_HEALTH.format(service=service))
+    try:
+        result = ServiceHealth.model_validate_json(answer.content)
+    except ValidationError:
+        return _unreadable(service, _case(
+            HEALTH_ANSWER, "fail", started, f"HTTP {answer.status_code}, not a health answer"
+        ))  # fmt: skip
     configuration = result.checks.configuration
     api = result.checks.api_access
     cases.append(_case(
@@ -166,6 +188,8 @@ def test_integration(
     else:
         probe_passed = api.status == "pass"
         detail = api.message if probe_passed else f"{api.category or api.status}: {api.message}"
+        if not refreshed:
+            detail += f" ({NOT_REFRESHED})"
         cases.append(_case("live probe", "pass" if probe_passed else "fail", started, detail))
 
     configuration_only = {"check_api": "false"}
@@ -222,6 +246,18 @@ def test_integration(
     )
 
 
+HEALTH_ANSWER = "health answer"
+RATE_LIMITED = "HTTP 429"  # in the detail of a test that was rate-limited
+
+
+def _unreadable(service: str, case: TestCase) -> IntegrationReport:
+    """An integration whose health answer could not be read: that one failed test."""
+    return IntegrationReport(
+        service=service, name=service, criticality=Criticality.normal, status=Status.unknown,
+        pass_rate=0.0, passed=0, failed=1, skipped=0, tests=[case],
+    )  # fmt: skip
+
+
 BATCH_TEST = "all integrations at once"
 
 
@@ -229,9 +265,11 @@ def test_batch(client: httpx.Client, targets: LatencyTargets) -> tuple[TestCase,
     """The overview with a refresh: every enabled integration answered (none still pending)
     within the target. Returns the test and the enabled integrations the overview named."""
     started = time.perf_counter()
-    answer = client.get(paths.OVERVIEW, params={"refresh": "true"})
+    answer, refreshed = refreshed_get(client, paths.OVERVIEW)
     elapsed = (time.perf_counter() - started) * 1000
     target = f"target < {targets.all_checks_ms:.0f} ms"
+    if not refreshed:
+        target += f"; {NOT_REFRESHED}"
     try:
         overview = Overview.model_validate_json(answer.content)
     except ValidationError:
@@ -280,6 +318,12 @@ def test_server_routes(
     return cases
 
 
+def _rate_limited(case: TestCase) -> bool:
+    """A test of our server that its rate limit answered (not a provider's rate limit)."""
+    ours = case.name.startswith("route ") or case.name in (HEALTH_ANSWER, BATCH_TEST)
+    return ours and RATE_LIMITED in case.detail
+
+
 def recommendations(
     reports: Iterable[IntegrationReport],
     system_tests: Iterable[TestCase] = (),
@@ -288,8 +332,8 @@ def recommendations(
     """What to do about each failure and each route over its budget, in plain words."""
     advice: list[str] = []
     for case in system_tests:
-        if case.outcome != "fail":
-            continue
+        if case.outcome != "fail" or _rate_limited(case):
+            continue  # a rate-limited tester gets one line of advice, below
         if case.name == BATCH_TEST:
             advice.append(
                 f"Not every integration answered in time ({case.detail}); the slowest "
@@ -299,12 +343,16 @@ def recommendations(
             advice.append(f"{case.name} returned a bad answer ({case.detail}); check the server version.")  # fmt: skip
     for report in reports:
         for case in report.tests:
-            if case.outcome != "fail":
+            if case.outcome != "fail" or _rate_limited(case):
                 continue
             if case.name == "configuration complete":
                 advice.append(f"{report.name}: set {case.detail.removeprefix('missing: ')}.")
             elif case.name == "live probe":
                 advice.append(f"{report.name}: {case.detail.split(': ', 1)[-1]}")
+            elif case.name == HEALTH_ANSWER:
+                advice.append(
+                    f"{report.name}: the server gave no health answer ({case.detail}); see its log."
+                )
             elif case.name.startswith("route"):
                 advice.append(
                     f"{report.name}: {case.name} returned a bad answer ({case.detail}); check the server version."
@@ -321,11 +369,17 @@ def recommendations(
                 advice.append(
                     f"{report.name}: the vendor reports trouble: {case.detail}. Wait for them; it is not your configuration."
                 )
+    routes = list(routes)
+    if any(route.rate_limited for route in routes):
+        advice.append(
+            "The server rate-limited the tester (HTTP 429): lower --calls, or raise the "
+            "server's security.rate_limit for the tester's key."
+        )
     for route in routes:
-        if route.failures:
+        if route.failures > route.rate_limited:
             advice.append(
-                f"{route.route}: {route.failures} of {route.calls} calls did not answer 200; "
-                "see the server's log."
+                f"{route.route}: {route.failures - route.rate_limited} of {route.calls} calls "
+                "did not answer 200; see the server's log."
             )
         if not route.within_budget:
             advice.append(
