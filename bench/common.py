@@ -6,6 +6,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -53,32 +54,36 @@ def describe_ms(samples: list[float]) -> str:
 def serving(
     argv: list[str], ready_path: str, env: Mapping[str, str] | None = None
 ) -> Iterator[str]:
-    """Start a server command with ``{port}`` filled in; yield its base URL once it answers."""
+    """Start a server command with ``{port}`` filled in; yield its base URL once it answers.
+
+    Its stderr (the audit trail's line per request, say) goes to a file, as a log collector
+    would take it: an undrained pipe would fill up and stop the server mid-run."""
     port = free_port()
     command = [part.replace("{port}", str(port)) for part in argv]
     environment = {**os.environ, **(env or {})}
-    process = subprocess.Popen(
-        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(url + ready_path, timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{command} did not start") from None
-                time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=log)
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    httpx.get(url + ready_path, timeout=1)
+                    break
+                except httpx.TransportError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        said = log.read()[-2000:].decode(errors="replace")
+                        raise RuntimeError(f"{command} did not start:\n{said}") from None
+                    time.sleep(0.05)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 PYTHON = sys.executable
