@@ -2,23 +2,45 @@
 
 Run: python -m bench.baseline_app PORT, served the way ``atom-health serve`` serves
 (uvicorn's defaults, no access log, a pre-bound socket with TCP_NODELAY), so the two compare.
+``GET /lag`` tells its event loop's worst lag lately, sampled as atom-health samples its own.
 """
 
+import asyncio
+import contextlib
 import socket
 import sys
+from collections.abc import AsyncIterator
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
+
+from atom_health.sinks.metrics import sample_loop_lag
+
+worst_lag = [0.0]
 
 
 async def config(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-app = Starlette(routes=[Route("/config", config)])
+async def lag(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(str(worst_lag[0]))
+
+
+@contextlib.asynccontextmanager
+async def sampling(app: Starlette) -> AsyncIterator[None]:
+    def show(value: float) -> None:
+        worst_lag[0] = value
+
+    sampler = asyncio.create_task(sample_loop_lag(show))
+    yield
+    sampler.cancel()
+
+
+app = Starlette(routes=[Route("/config", config), Route("/lag", lag)], lifespan=sampling)
 
 
 def main() -> None:

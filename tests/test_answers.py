@@ -227,6 +227,40 @@ def test_dashboard_and_overview_never_query_the_store(
     )
 
 
+def test_a_check_with_a_query_is_the_routes_answer(configured: httpx.Client) -> None:
+    """``?refresh=true`` is answered by the engine before routing; a query the fast path does
+    not read (another parameter, another spelling) is the route's, with the same answer."""
+
+    def check(path: str, query: str) -> httpx.Response:
+        response = configured.get(f"{path}?{query}")
+        assert response.status_code == 200, (path, query)
+        return response
+
+    direct = check("/api/stripe/health", "refresh=true")
+    routed = check("/api/stripe/health", "refresh=true&via=route")
+    again = check("/api/integrations/stripe/health", "check_api=1&refresh=1")
+
+    for response in (direct, routed, again):
+        assert response.headers["content-type"] == "application/json"
+        assert "etag" not in response.headers
+        ServiceHealth.model_validate_json(response.content)
+    assert direct.json()["timestamp"] < routed.json()["timestamp"] < again.json()["timestamp"]
+    steady = [{k: v for k, v in r.json().items() if k not in ("timestamp", "checks", "services")}
+              for r in (direct, routed)]  # fmt: skip
+    assert steady[0] == steady[1]
+    assert steady[0]["cached"] is False
+    assert direct.json().keys() == routed.json().keys()
+    configured_only = check("/api/v2/health/health/stripe", "check_api=false").json()
+    assert configured_only["checks"]["api_access"]["status"] == "skip"
+    assert check("/api/stripe/health", "refresh=yes").json()["cached"] is False  # the route's
+    assert configured.get("/api/stripe/health?refresh=maybe").status_code == 422
+    unknown = configured.get("/api/nosuch/health?refresh=true")
+    assert (unknown.status_code, unknown.json()["status"]) == (404, "unknown")
+    overview = check("/api/integrations/health", "check_api=false").json()
+    assert overview["summary"]["total_services"] == 14
+    assert "status" in check("/api/bridge/health", "check_api=false").json()
+
+
 def test_answers_pass_through_outer_middleware(
     system: HealthSystem, environ: dict[str, str], sim_credentials: dict[str, str]
 ) -> None:

@@ -8,13 +8,18 @@ and the process exits 0. A SIGHUP reloads the config file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import queue
 import signal
 import socket
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import TextIO
 
 import uvicorn
 
@@ -55,8 +60,6 @@ def serve_system(
     log_level: str = "warning",
 ) -> None:
     """Serve until stopped. Once listening, run a first round and call ``ready(url, overview)``."""
-    if system.settings.security.audit_log:
-        write_audit_lines_to_stderr()
     config = uvicorn.Config(
         system.web_app(),
         host=host,
@@ -95,8 +98,14 @@ def serve_system(
         finally:
             reloads.close()
 
-    with listener:
-        asyncio.run(main())
+    audit = system.settings.security.audit_log
+    # uvicorn's choice of event loop (uvloop where installed, as ``uvicorn.run`` would).
+    with (
+        listener,
+        audit_lines_on_stderr() if audit else contextlib.nullcontext(),
+        asyncio.Runner(loop_factory=config.get_loop_factory()) as runner,
+    ):
+        runner.run(main())
 
 
 class SighupReloads:
@@ -153,11 +162,55 @@ class SighupReloads:
             task.cancel()
 
 
-def write_audit_lines_to_stderr() -> None:
-    """The audit trail's JSON lines on stderr, unless the host already handles that logger."""
+@contextlib.contextmanager
+def audit_lines_on_stderr() -> Iterator[None]:
+    """The audit trail's JSON lines on stderr, unless the host already handles that logger.
+
+    The event loop only queues each line; a thread writes what has queued up in one write,
+    so a busy server makes fewer system calls and a slow reader of stderr (a full pipe, a
+    busy log collector) never holds up a request."""
     audit = logging.getLogger(AUDIT_LOGGER)
-    if not audit.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        audit.addHandler(handler)
-        audit.setLevel(logging.INFO)
+    if audit.handlers:
+        yield
+        return
+    handler = _QueuedLines()
+    writer = threading.Thread(
+        target=handler.write_forever, args=(sys.stderr,), name="atom-health-audit", daemon=True
+    )
+    audit.addHandler(handler)
+    audit.setLevel(logging.INFO)
+    writer.start()
+    try:
+        yield
+    finally:
+        audit.removeHandler(handler)
+        handler.lines.put(None)
+        writer.join(5.0)  # after writing every line still queued
+
+
+class _QueuedLines(logging.Handler):
+    """Queues each record's message; :meth:`write_forever` writes them, in batches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.put(record.getMessage())
+
+    def write_forever(self, stream: TextIO) -> None:
+        """Until a None arrives: wait for a line, then write it with all queued behind it."""
+        while True:
+            batch = [self.lines.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 1000:
+                    batch.append(self.lines.get_nowait())
+            stop = None in batch
+            text = "".join(f"{line}\n" for line in batch if line is not None)
+            try:
+                stream.write(text)
+                stream.flush()
+            except (OSError, ValueError):  # stderr closed: nothing to write to
+                pass
+            if stop:
+                return

@@ -12,8 +12,14 @@ def nearest_rank(ordered: Sequence[float], fraction: float) -> float:
 
 def percentiles(values: Sequence[float]) -> tuple[float | None, float | None, float | None]:
     """Nearest-rank p50, p95 and p99, rounded to 0.01; all None for no values."""
-    if not values:
+    return sorted_percentiles(sorted(values))
+
+
+def sorted_percentiles(
+    ordered: Sequence[float],
+) -> tuple[float | None, float | None, float | None]:
+    """:func:`percentiles` of values already sorted."""
+    if not ordered:
         return None, None, None
-    ordered = sorted(values)
     p50, p95, p99 = (round(nearest_rank(ordered, f), 2) for f in (0.50, 0.95, 0.99))
     return p50, p95, p99

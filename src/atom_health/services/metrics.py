@@ -3,10 +3,11 @@ overall and per operation (``contacts.list``, ``probe``, ``oauth.refresh``, ...)
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import Counter, deque
 
 from atom_health.model.results import CallStats, Category
-from atom_health.model.stats import percentiles
+from atom_health.model.stats import sorted_percentiles
 
 
 class CallMetrics:
@@ -18,18 +19,23 @@ class CallMetrics:
         self.errors: Counter[Category] = Counter()
         self.latency_sum_ms = 0.0
         self._latencies: deque[float] = deque(maxlen=window)
+        # The same latencies kept sorted: a snapshot (one per result) needs no sort.
+        self._ordered: list[float] = []
 
     def record(self, latency_ms: float, failure: Category | None) -> None:
         self.calls += 1
         self.latency_sum_ms += latency_ms
+        if len(self._latencies) == self._latencies.maxlen:
+            del self._ordered[bisect_left(self._ordered, self._latencies[0])]
         self._latencies.append(latency_ms)
+        insort(self._ordered, latency_ms)
         if failure is None:
             self.successes += 1
         else:
             self.errors[failure] += 1
 
     def snapshot(self) -> CallStats:
-        p50, p95, p99 = percentiles(list(self._latencies))
+        p50, p95, p99 = sorted_percentiles(self._ordered)
         return CallStats(
             calls=self.calls,
             successes=self.successes,

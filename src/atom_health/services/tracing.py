@@ -40,11 +40,19 @@ except ImportError:  # the [otel] extra is not installed: spans cost nothing
     _TRACER = None
 
 
+def _exporting() -> bool:
+    """Whether a tracer provider is set (ours or the host application's, at any time). Until
+    one is, OpenTelemetry's spans record nothing, but would still cost a few µs each."""
+    return _TRACER is not None and not isinstance(
+        _trace.get_tracer_provider(), _trace.ProxyTracerProvider
+    )
+
+
 @contextmanager
 def span(name: str, attributes: Mapping[str, Attribute]) -> Iterator[Span]:
     """A span around the block (a no-op without OpenTelemetry); an exception marks it failed
     with the exception's type only (its text may quote a provider's answer)."""
-    if _TRACER is None:
+    if not _exporting():
         yield _NoSpan()
         return
     with _TRACER.start_as_current_span(
@@ -59,7 +67,7 @@ def span(name: str, attributes: Mapping[str, Attribute]) -> Iterator[Span]:
 
 def mark_failed(current: Span, category: str) -> None:
     """Mark a span as failed, with the failure's category as its description."""
-    if _TRACER is not None:
+    if not isinstance(current, _NoSpan):
         current.set_attribute("atom_health.category", category)
         current.set_status(Status(StatusCode.ERROR, category))  # type: ignore[attr-defined]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import (
     CollectorRegistry,
@@ -245,16 +245,7 @@ class HealthMetrics:
 
     async def sample_loop_lag(self, interval: float = 0.05) -> None:
         """Forever: how late the event loop wakes a timer; the gauge shows the worst lately."""
-        loop = asyncio.get_running_loop()
-        samples: deque[tuple[float, float]] = deque()
-        while True:
-            start = loop.time()
-            await asyncio.sleep(interval)
-            now = loop.time()
-            samples.append((now, max(0.0, now - start - interval)))
-            while samples[0][0] < now - LOOP_LAG_WINDOW:
-                samples.popleft()
-            self.loop_lag.set(max(lag for _, lag in samples))
+        await sample_loop_lag(self.loop_lag.set, interval)
 
     def render(self, prober: LiveProber, scheduler_lag: float | None) -> bytes:
         services = prober.services()
@@ -265,3 +256,18 @@ class HealthMetrics:
         if scheduler_lag is not None:
             self.scheduler_lag.set(scheduler_lag)
         return generate_latest(self.registry)
+
+
+async def sample_loop_lag(show: Callable[[float], None], interval: float = 0.05) -> None:
+    """Forever: how late the event loop wakes a timer every ``interval`` seconds; ``show``
+    gets the worst delay of the last :data:`LOOP_LAG_WINDOW` seconds after each sample."""
+    loop = asyncio.get_running_loop()
+    samples: deque[tuple[float, float]] = deque()
+    while True:
+        start = loop.time()
+        await asyncio.sleep(interval)
+        now = loop.time()
+        samples.append((now, max(0.0, now - start - interval)))
+        while samples[0][0] < now - LOOP_LAG_WINDOW:
+            samples.popleft()
+        show(max(lag for _, lag in samples))

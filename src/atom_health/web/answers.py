@@ -174,12 +174,17 @@ class Answers:
         fixed = self._fixed.get(path)
         if fixed is not None:
             return fixed()
-        if self._elsewhere is None:  # fixed routes win over /api/{service}/health in the router
-            self._elsewhere = {p for r in self._routes if "{" not in (p := getattr(r, "path", "{"))}
-        if path in self._elsewhere:
-            return None
-        name = service_in_path(path)
+        name = self.service_named(path)
         return self.service(name) if name is not None else None
+
+    def service_named(self, path: str) -> str | None:
+        """The integration a per-integration health path names, unless a fixed route of the
+        app has that path (fixed routes win over /api/{service}/health in the router)."""
+        if self._elsewhere is None:
+            self._elsewhere = {p for r in self._routes if "{" not in (p := getattr(r, "path", "{"))}
+        if path in self._elsewhere or path in self._fixed:
+            return None
+        return service_in_path(path)
 
     def service(self, name: str) -> Answer | None:
         """One integration's cached health, while the engine would serve it from cache."""
