@@ -79,16 +79,19 @@ def serve_system(
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     async def main() -> None:
+        # Caught from the start (SIGHUP's default is to end the process); handled once started.
+        reloads = SighupReloads(system)
         serving = asyncio.create_task(server.serve(sockets=[listener]))
         while not server.started:
             if serving.done():
+                reloads.close()
                 await serving
                 raise StartError(f"could not start on {host}:{port}")
             await asyncio.sleep(0.02)
         # Everything built at start lives as long as the process: out of the collector's
         # sight, a full collection stops the event loop for ~1 ms instead of ~60 ms.
         gc.freeze()
-        reloads = SighupReloads(system)
+        reloads.started.set()
         if ready is not None and not server.should_exit:
             # A replica joining a fleet shows the fleet's fresh results, not a check of its own.
             overview = await system.monitor.overview(refresh=system.fleet is None)
@@ -116,6 +119,7 @@ class SighupReloads:
         self.system = system
         self.loop = asyncio.get_running_loop()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.started = asyncio.Event()  # a SIGHUP before then waits for it
         self.loop.add_signal_handler(signal.SIGHUP, self._start)
 
     def _start(self) -> None:
@@ -124,6 +128,7 @@ class SighupReloads:
         task.add_done_callback(self.tasks.discard)
 
     async def _reload(self) -> None:
+        await self.started.wait()
         started = time.perf_counter()
         status = 200
         try:
