@@ -26,6 +26,7 @@ from atom_health.simulator import CREDENTIALS, Simulator
 from atom_health.store import MemoryStore, Store
 from atom_health.system import HealthSystem
 from atom_health.web.app import create_app
+from tests.receivers import mailbox, receiver  # noqa: F401 - fixtures: webhook and SMTP receivers
 
 # Every built-in integration's required variables, as plain test values.
 FULL_ENV: dict[str, str] = {

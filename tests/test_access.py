@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import socket
@@ -372,3 +373,32 @@ def test_rate_limits_are_shared_by_replicas_through_redis(
                 for url in (one.url, two.url, one.url, two.url, one.url, two.url)
             ]
     assert codes == [200, 200, 200, 200, 429, 429]
+
+
+def test_the_alerts_cli_passes_its_key_and_only_an_admin_key_silences(
+    keyed: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def alerts(*args: str) -> Any:
+        return CliRunner().invoke(app, ["alerts", *args, "--url", keyed.url])
+
+    anonymous = alerts("silence", "zoom", "-d", "1m", "-m", "window")
+    assert anonymous.exit_code == 2
+    assert "HTTP 401" in anonymous.output
+    reader = alerts("silence", "zoom", "-d", "1m", "-m", "window", "--api-key", READ_KEY)
+    assert reader.exit_code == 2
+    assert "HTTP 403: This request needs the admin role" in reader.output
+    made = alerts("silence", "zoom", "-d", "1m", "-m", "window", "--api-key", ADMIN_KEY)
+    assert made.exit_code == 0, made.output
+    silence_id = re.search(r"silence #(\d+)", made.output)
+    assert silence_id is not None
+    monkeypatch.setenv("ATOM_HEALTH_API_KEY", READ_KEY)  # the key from the environment
+    listed = alerts("silences", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert silence_id[1] in {str(s["id"]) for s in json.loads(listed.output)["silences"]}
+    refused = alerts("unsilence", silence_id[1])
+    assert (refused.exit_code, "needs the admin role" in refused.output) == (2, True)
+    ended = alerts("unsilence", silence_id[1], "--api-key", ADMIN_KEY)
+    assert ended.exit_code == 0, ended.output
+    for result in (anonymous, reader, made, listed, refused, ended):
+        assert READ_KEY not in result.output
+        assert ADMIN_KEY not in result.output

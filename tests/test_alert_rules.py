@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from atom_health.alerting.rules import AlertEngine
+from atom_health.alerting.rules import GROUP_SETTLE_SECONDS, AlertEngine, window_active
 from atom_health.config.alerting import AlertingSettings, MaintenanceWindow, RuleOverride
 from atom_health.model.history import ConfigEvent
 from atom_health.model.results import (
@@ -82,13 +82,27 @@ def test_critical_integration_alerts_at_once_and_overrides_apply() -> None:
     ]
 
 
-def test_degraded_is_a_warning_and_resolved_can_be_silent() -> None:
-    rules = engine(send_on_resolved=False)
+def test_down_means_unhealthy_a_standing_degraded_opens_nothing_by_default() -> None:
+    rules = engine()
+    for i in range(10):
+        assert rules.observe(result("notion", Status.degraded), T + i) == []
+    opened = [e for i in (20, 21) for e in rules.observe(result("notion", Status.unhealthy), T + i)]
+    assert actions(opened) == [("down:notion", "opened")]
+    back = [e for i in (30, 31) for e in rules.observe(result("notion", Status.degraded), T + i)]
+    assert actions(back) == [("down:notion", "resolved")]  # degraded can work: not down
+
+
+def test_alert_on_degraded_opens_a_warning_that_escalates_and_resolved_can_be_silent() -> None:
+    rules = engine(send_on_resolved=False, per_integration={"notion": {"alert_on": "degraded"}})
+    assert rules.observe(result("trello", Status.degraded), T) == []
+    assert rules.observe(result("trello", Status.degraded), T + 1) == []  # not for trello
     rules.observe(result("notion", Status.degraded), T)
     (opened,) = rules.observe(result("notion", Status.degraded), T + 1)
     assert opened.alert.severity == "warning"
-    rules.observe(result("notion", Status.healthy), T + 2)
-    assert rules.observe(result("notion", Status.healthy), T + 3) == []
+    (worse,) = rules.observe(result("notion", Status.unhealthy), T + 2)
+    assert (worse.action, worse.alert.severity) == ("updated", "critical")
+    rules.observe(result("notion", Status.healthy), T + 3)
+    assert rules.observe(result("notion", Status.healthy), T + 4) == []
     assert "down:notion" not in rules.open
 
 
@@ -111,7 +125,12 @@ def test_configuration_going_missing_alerts_by_name() -> None:
     rules = engine()
     opened = rules.observe_config([ConfigEvent("jira", T, "JIRA_API_TOKEN", "missing")], T)
     assert actions(opened) == [("config:jira", "opened")]
-    assert opened[0].alert.message == "No longer set: JIRA_API_TOKEN"
+    assert opened[0].alert.message == "JIRA_API_TOKEN is missing"
+    more = rules.observe_config([ConfigEvent("jira", T + 1, "JIRA_EMAIL", "missing")], T + 1)
+    assert [(e.action, e.alert.message) for e in more] == [
+        ("updated", "JIRA_API_TOKEN and JIRA_EMAIL are missing")
+    ]
+    rules.observe_config([ConfigEvent("jira", T + 2, "JIRA_EMAIL", "present")], T + 2)
     back = rules.observe_config([ConfigEvent("jira", T + 5, "JIRA_API_TOKEN", "present")], T + 5)
     assert actions(back) == [("config:jira", "resolved")]
 
@@ -178,8 +197,117 @@ def test_maintenance_windows_silence_sending() -> None:
     rules = engine(maintenance=[one_off])
 
     (silenced,) = rules.observe(result("zoom", Status.unhealthy), T + 10)
-    assert silenced.silenced_by == "db upgrade"
+    assert silenced.silenced_by == "maintenance window 'db upgrade'"
     (loud,) = engine(maintenance=[one_off]).observe(result("zoom", Status.unhealthy), T + 7200)
     assert loud.silenced_by is None
     (quiet,) = engine(maintenance=[recurring]).observe(result("zoom", Status.unhealthy), T)
-    assert quiet.silenced_by == "nightly"
+    assert quiet.silenced_by == "maintenance window 'nightly'"
+
+
+def test_maintenance_windows_in_an_iana_time_zone_and_across_midnight() -> None:
+    # T is 2027-01-15 08:00 UTC, a Friday: 09:00 in Berlin (CET, UTC+1), 03:00 in New York.
+    assert datetime.fromtimestamp(T, UTC).isoformat() == "2027-01-15T08:00:00+00:00"
+    berlin = MaintenanceWindow(name="berlin morning", weekdays=["fri"], start_time=time(8, 30),
+                               end_time=time(9, 30), timezone="Europe/Berlin")  # fmt: skip
+    overnight = MaintenanceWindow(name="overnight", weekdays=["thu"], start_time=time(22, 0),
+                                  end_time=time(4, 0), timezone="America/New_York")  # fmt: skip
+    local_one_off = MaintenanceWindow(name="one-off", start=datetime(2027, 1, 15, 8, 45),
+                                      end=datetime(2027, 1, 15, 9, 15), timezone="Europe/Berlin")  # fmt: skip
+    assert window_active(berlin, T)
+    assert not window_active(berlin, T - 3600)  # 08:00 in Berlin: not yet
+    assert window_active(overnight, T)  # Friday 03:00 in New York, in Thursday's night
+    assert not window_active(overnight, T + 3600)  # 04:00: over
+    assert window_active(local_one_off, T)
+    assert not window_active(local_one_off, T + 1800)
+
+
+def test_a_critical_integration_alerts_during_a_group_alert_and_members_update_it() -> None:
+    rules = engine(group_threshold=3)
+    events = []
+    for round_ in range(2):
+        for service in ("notion", "trello", "hubspot"):
+            events += rules.observe(result(service, Status.unhealthy), T + round_)
+    assert actions(events) == [("group", "opened")]
+
+    critical = rules.observe(result("zoom", Status.unhealthy), T + 5)
+    assert actions(critical) == [("down:zoom", "opened")]  # at once, never held
+    rules.observe(result("jira", Status.unhealthy), T + 6)  # held: a normal member
+    assert rules.tick(T + 6) == []  # changes settle for a few seconds, then one update
+    (update,) = rules.tick(T + 6 + GROUP_SETTLE_SECONDS)
+    assert (update.alert.key, update.action) == ("group", "updated")
+    assert update.alert.services == ["hubspot", "jira", "notion", "trello", "zoom"]
+    assert "joined: jira, zoom" in update.alert.message
+
+    rules.observe(result("notion", Status.healthy), T + 20)
+    (left,) = rules.tick(T + 20 + GROUP_SETTLE_SECONDS)
+    assert (left.action, left.alert.services) == ("updated", ["hubspot", "jira", "trello", "zoom"])
+    assert "left: notion" in left.alert.message
+    rules.observe(result("jira", Status.healthy), T + 30)
+    (resolved,) = rules.observe(result("trello", Status.healthy), T + 31)
+    assert (resolved.alert.key, resolved.action) == ("group", "resolved")  # below the threshold
+
+
+def test_the_rules_memory_survives_a_restart() -> None:
+    before = engine(failure_threshold=3)
+    before.observe(result("notion", Status.unhealthy), T)
+    before.observe(result("notion", Status.unhealthy), T + 1)
+    assert actions(before.observe(result("zoom", Status.unhealthy), T + 2)) == [
+        ("down:zoom", "opened")
+    ]
+    before.open["down:zoom"].id = 7  # as the store numbered it
+
+    after = engine(failure_threshold=3)
+    after.restore([before.open["down:zoom"]], before.take_changed_state())
+    assert actions(after.observe(result("zoom", Status.unhealthy), T + 3)) == []  # no re-open
+    assert actions(after.observe(result("notion", Status.unhealthy), T + 4)) == [
+        ("down:notion", "opened")  # the third bad check in a row, across the restart
+    ]
+    assert after.observe(result("zoom", Status.healthy), T + 5) == []  # 1 of 2 good checks
+    (resolved,) = after.observe(result("zoom", Status.healthy), T + 6)
+    assert (resolved.action, resolved.alert.id) == ("resolved", 7)
+
+
+def test_recovered_while_stopped_resolves_at_the_first_fresh_check() -> None:
+    before = engine(success_threshold=3)
+    before.observe(result("zoom", Status.unhealthy), T)
+    after = engine(success_threshold=3)
+    after.restore(list(before.open.values()), before.take_changed_state())
+
+    assert actions(after.observe(result("zoom", Status.healthy), T + 600)) == [
+        ("down:zoom", "resolved")
+    ]
+
+
+def test_acknowledged_alerts_get_no_reminders() -> None:
+    rules = engine(reminder_interval_seconds=300)
+    rules.observe(result("zoom", Status.unhealthy), T)
+    rules.open["down:zoom"].acknowledged_at = T + 10
+
+    assert rules.tick(T + 1000) == []
+    assert actions(rules.observe(result("zoom", Status.healthy), T + 1001)) == []
+    assert actions(rules.observe(result("zoom", Status.healthy), T + 1002)) == [
+        ("down:zoom", "resolved")
+    ]
+
+
+def test_a_not_configured_integration_is_down_by_the_names_of_its_missing_variables() -> None:
+    down = result("notion", Status.unhealthy, Category.not_configured)
+    configuration = down.checks.configuration.model_copy(
+        update={"configured": False, "missing_env_vars": ["NOTION_CLIENT_SECRET"]}
+    )
+    down = down.model_copy(update={"configured": False, "checks": down.checks.model_copy(
+        update={"configuration": configuration})})  # fmt: skip
+    rules = engine(failure_threshold=1)
+    (opened,) = rules.observe(down, T)
+    assert opened.alert.message == "Notion is not configured: NOTION_CLIENT_SECRET is missing"
+
+
+def test_reminders_keep_their_schedule_across_a_restart() -> None:
+    before = engine(reminder_interval_seconds=300)
+    before.observe(result("zoom", Status.unhealthy), T)
+    before.tick(T + 300)  # a reminder: the schedule now counts from T + 300
+    after = engine(reminder_interval_seconds=300)
+    after.restore([a.snapshot() for a in before.open.values()], before.take_changed_state())
+
+    assert after.tick(T + 599) == []
+    assert actions(after.tick(T + 600)) == [("down:zoom", "reminder")]

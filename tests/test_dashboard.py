@@ -371,3 +371,29 @@ def test_disabled_integrations_and_maintenance_show_live(
     page.wait_for_selector('.row[data-service="zoom"]', timeout=8000)
     page.wait_for_selector("#disabled", state="hidden", timeout=8000)
     assert console_errors == []
+
+
+def test_detail_view_lists_alerts_and_acknowledges_and_silences(
+    quiet_app: ThreadedServer, console_errors: list[str], page: Page
+) -> None:
+    page.goto(quiet_app.url + "/#/integration/slack")  # Slack is critical and refused: alerted
+    page.wait_for_selector("#detail-alerts tbody tr button.ack")
+    assert "Slack is unhealthy" in page.inner_text("#detail-alerts tbody")
+
+    page.click("#detail-alerts button.ack")
+    assert page.inner_text("#alert-note") == "Enter your name first."
+    page.fill("#alert-author", "alice")
+    page.fill("#alert-comment", "rotating the token")
+    page.click("#detail-alerts button.ack")
+    page.wait_for_function(
+        "document.querySelector('#detail-alerts tbody').innerText.includes('acknowledged by alice')"
+    )
+
+    page.select_option("#silence-duration", "4h")
+    page.click("#silence-button")
+    page.wait_for_selector("#detail-silences li")
+    assert "alice: rotating the token" in page.inner_text("#detail-silences")
+    screenshot(page, "dashboard-detail-alerts.png")
+    page.click("#detail-silences button.end-silence")
+    page.wait_for_function("document.querySelectorAll('#detail-silences li').length === 0")
+    assert console_errors == []

@@ -52,6 +52,9 @@ API_PATHS = [
     "/api/unknown-one/health",
     "/api/zoom/health?check_api=nonsense",
     "/api/alerts",
+    "/api/alerts/notifications",
+    "/api/alerts/silences?expired=true",
+    "/api/alerts/1",
     "/api/dashboard",
     "/api/incidents",
 ]

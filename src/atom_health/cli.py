@@ -37,6 +37,7 @@ from atom_health.config import (
     read_environment,
 )
 from atom_health.config.environment import ADMIN_KEY_ENV_VAR, READ_KEY_ENV_VAR
+from atom_health.alerts_cli import alerts_app
 from atom_health.model.results import ConfigurationReport, Overview, Status
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 
@@ -61,6 +62,7 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+app.add_typer(alerts_app)
 
 ConfigOption = Annotated[
     Path | None,
@@ -202,13 +204,19 @@ def load_monitor(config: Path | None) -> HealthMonitor:
 
 
 def load_system(
-    config: Path | None, scheduler: bool | None = None, database_url: str | None = None
+    config: Path | None,
+    scheduler: bool | None = None,
+    database_url: str | None = None,
+    alerting: bool = True,
 ) -> HealthSystem:
     """The whole system from the config file; a clear message and exit 2 when it cannot be."""
     from atom_health.system import HealthSystem
 
     try:
         settings = load_settings(config, database_url=database_url)
+        if not alerting:
+            off = settings.alerting.model_copy(update={"enabled": False})
+            settings = settings.model_copy(update={"alerting": off})
         return HealthSystem(settings, scheduler=scheduler)
     except ConfigError as exc:
         raise fail(str(exc)) from None
@@ -457,6 +465,14 @@ def run_integration_tests(
     ] = 5,
     api_key: ApiKeyOption = None,
     as_json: JsonOption = False,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify/--no-notify",
+            help="Let the in-process server send alerts through the configured notifiers "
+            "(off by default: a test run never pages anyone).",
+        ),
+    ] = False,
 ) -> None:
     """Test every integration (or those named): configuration, live probe, every health route's
     body against its schema, latency against the targets, vendor status; and the overview
@@ -488,7 +504,9 @@ def run_integration_tests(
         if target is None:
             from atom_health.serving import ThreadedServer
 
-            running = load_system(config, scheduler=False, database_url="memory://")
+            running = load_system(
+                config, scheduler=False, database_url="memory://", alerting=notify
+            )
             target = stack.enter_context(ThreadedServer(running.web_app())).url
         auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         client = stack.enter_context(

@@ -97,7 +97,13 @@ class HealthSystem:
         for subscriber in (*subscribers, self.live.publish):
             self.monitor.subscribe(subscriber)
         self.alerts = (
-            AlertManager(settings.alerting, self.monitor.catalog, self.store, environ)
+            AlertManager(
+                settings.alerting,
+                self.monitor.catalog,
+                self.store,
+                environ,
+                on_dropped=self.metrics.count_dropped,
+            )
             if settings.alerting.enabled
             else None
         )

@@ -1,33 +1,58 @@
-"""Alert delivery: rules in, notifications out, every attempt recorded, never in the way.
+"""Alert delivery: rules in, notifications out through a persistent outbox, never in the way.
 
-Results reach the rules through a monitor subscription (cheap: the rules are pure). Alert
-events go on a queue; a worker stores each alert and starts one delivery task per notifier
-on the alert's route, retried with backoff. A receiver that is down or slow delays only its
-own delivery, never a check. A maintenance window silences delivery; the alert and the
-silencing are still stored.
+Results reach the rules through a monitor subscription (cheap: the rules are pure). What the
+rules change goes on a queue; one worker writes each batch in one transaction: the alerts,
+the rules' memory and a notification per notifier (the outbox). A dispatcher then delivers
+the outbox at least once, oldest first per alert key and notifier, retrying with
+:class:`~atom_health.services.retry.Backoff` until the receiver takes it. A crash anywhere
+loses nothing: the state restored at start is the state whose notifications were written.
+Every notification carries an idempotency key, the same on every retry, so receivers can
+drop repeats. A maintenance window or a silence mutes sending; the alert and the muting are
+still stored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import os
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
+from atom_health.alerting.crash import crash_point
 from atom_health.alerting.notifiers import DeliveryError, Notifier, build_notifiers
 from atom_health.alerting.rules import AlertEngine
 from atom_health.catalog import Catalog
 from atom_health.config.alerting import AlertingSettings
-from atom_health.model.alerts import AlertEvent, Delivery
+from atom_health.model.alerts import (
+    Alert,
+    AlertChange,
+    AlertEvent,
+    Delivery,
+    Notification,
+    Silence,
+)
 from atom_health.model.history import ConfigEvent
 from atom_health.model.results import ServiceHealth
+from atom_health.services.retry import Backoff
 from atom_health.store.base import Store
 
 log = logging.getLogger(__name__)
-TICK_SECONDS = 10.0
+TICK_SECONDS = 1.0  # reminders, settled flapping, group updates
 SEND_TIMEOUT_SECONDS = 30.0
+IDLE_POLL_SECONDS = 5.0  # the dispatcher looks at the outbox at least this often
+DISPATCH_BATCH = 1000
+STOP_GRACE_SECONDS = 3.0
+STATE_FLUSH_SECONDS = 1.0
+
+
+class AlertNotOpenError(Exception):
+    """Only an open alert can be acknowledged."""
 
 
 class AlertManager:
@@ -38,22 +63,30 @@ class AlertManager:
         store: Store,
         environ: Mapping[str, str] = os.environ,
         notifiers: list[Notifier] | None = None,
+        on_dropped: Callable[[str, int], None] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = AlertEngine(settings, {i.id: i.criticality for i in catalog})
         self.notifiers = (
             notifiers if notifiers is not None else build_notifiers(settings.notifiers, environ)
         )
+        self._by_name = {n.name: n for n in self.notifiers}
         self.store = store
-        self._queue: asyncio.Queue[AlertEvent] = asyncio.Queue()
-        self._ids: dict[tuple[str, float], int] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._worker: asyncio.Task[None] | None = None
-        self._ticker: asyncio.Task[None] | None = None
-        # In a fleet every replica's rules see every result, but one replica alerts: the
-        # scheduler lease holder, or each replica alone while Redis is away (system.py).
-        # The others hold what they did not send for ``hold_seconds``: a replica that takes
-        # charge sends what changed while no replica was (the lease changing hands).
+        self.on_dropped = on_dropped
+        self.backoff = Backoff(base=0.5, cap=settings.delivery_backoff_max_seconds)
+        self.silences: list[Silence] = []
+        self._queue: asyncio.Queue[list[AlertEvent] | None] = asyncio.Queue()
+        self._ids: dict[tuple[str, float], int] = {}  # alerts written, until they resolve
+        self._wake = asyncio.Event()
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._done_since_read: set[int] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._flush_due = False
+        # In a fleet every replica's rules see every result, but one replica writes and
+        # sends: the scheduler lease holder, or each replica alone while Redis is away
+        # (system.py wires it). The others hold what the rules changed for ``hold_seconds``:
+        # a replica that takes charge writes what changed while no replica was (the lease
+        # changing hands); what the previous holder wrote is delivered from the shared outbox.
         self.in_charge: Callable[[], bool] = lambda: True
         self.hold_seconds = 0.0
         self._held: deque[AlertEvent] = deque()
@@ -71,82 +104,253 @@ class AlertManager:
         self.submit(self.engine.tick(time.time() if now is None else now))
 
     def submit(self, events: Iterable[AlertEvent]) -> None:
-        if not self.in_charge():  # the rules learnt; another replica sends
-            self._held.extend(events)
+        """Queue what the rules just changed: events at once (with the rules' memory); a
+        change of memory alone (a counter) is written within ``STATE_FLUSH_SECONDS``, so
+        a result that changes no alert costs no transaction of its own."""
+        found = list(events)
+        if not self.in_charge():  # the rules learnt; the replica in charge writes and sends
+            self.engine.take_changed_state()
+            self._held.extend(found)
             while self._held and self._held[0].at < time.time() - self.hold_seconds:
                 self._held.popleft()
             return
-        while self._held:
-            self._queue.put_nowait(self._held.popleft())
-        for event in events:
-            self._queue.put_nowait(event)
+        if self._held:
+            found = [*self._held, *found]
+            self._held.clear()
+        if found:
+            self._queue.put_nowait(found)
+        elif not self._flush_due:
+            self._flush_due = True
+            try:
+                asyncio.get_running_loop().call_later(STATE_FLUSH_SECONDS, self._flush)
+            except RuntimeError:  # called outside the event loop: write with the next batch
+                self._flush()
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        self._queue.put_nowait([])
+
+    # -- acknowledgements and silences (called in the event loop) -------------------------------
+
+    async def acknowledge(self, alert_id: int, by: str, comment: str) -> Alert:
+        """Acknowledge an open alert: no reminders until it resolves."""
+        live = next((a for a in self.engine.open.values() if a.id == alert_id), None)
+        if live is None:
+            raise AlertNotOpenError(alert_id)
+        live.acknowledged_at, live.acknowledged_by, live.ack_comment = time.time(), by, comment
+        await asyncio.to_thread(
+            self.store.acknowledge_alert, alert_id, live.acknowledged_at, by, comment
+        )
+        return live.snapshot()
+
+    async def add_silence(self, silence: Silence) -> Silence:
+        await asyncio.to_thread(self.store.save_silence, silence)
+        self.silences.insert(0, silence)
+        return silence
+
+    async def expire_silence(self, silence_id: int) -> Silence | None:
+        """End a silence now (as Alertmanager expires one); None if there is no such silence."""
+        found = next((s for s in self.silences if s.id == silence_id), None)
+        if found is None:
+            return None
+        found.ends_at = min(found.ends_at, time.time())
+        found.starts_at = min(found.starts_at, found.ends_at)
+        await asyncio.to_thread(self.store.save_silence, found)
+        return found
+
+    def muted_by(self, event: AlertEvent) -> str | None:
+        if event.silenced_by is not None:
+            return event.silenced_by
+        for silence in self.silences:
+            if silence.active(event.at) and silence.matches(event.alert.services):
+                return f"silence #{silence.id} by {silence.created_by}"
+        return None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._worker = asyncio.create_task(self._work(), name="atom-health-alerts")
-        self._ticker = asyncio.create_task(self._tick_forever(), name="atom-health-alert-ticks")
+        """Restore the state a previous process left, then run."""
+        store = self.store
+        open_alerts, _ = await asyncio.to_thread(
+            lambda: store.alerts(state="open", limit=1_000_000)
+        )
+        states = await asyncio.to_thread(store.rule_states)
+        self.silences = await asyncio.to_thread(store.silences)
+        self.engine.restore(open_alerts, states)
+        self._loops = [
+            asyncio.create_task(self._commit_forever(), name="atom-health-alert-commits"),
+            asyncio.create_task(self._dispatch_forever(), name="atom-health-alert-outbox"),
+            asyncio.create_task(self._tick_forever(), name="atom-health-alert-ticks"),
+        ]
 
     async def stop(self) -> None:
-        for task in (self._worker, self._ticker, *self._tasks):
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(
-            *(t for t in (self._worker, self._ticker, *self._tasks) if t is not None),
-            return_exceptions=True,
-        )
+        """Write what the rules changed; give deliveries in flight a moment; stop."""
+        committer, dispatcher, ticker = self._loops or (None, None, None)
+        if ticker is not None:
+            ticker.cancel()
+        if committer is not None:
+            self._queue.put_nowait(None)
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(committer, STOP_GRACE_SECONDS)
+        if dispatcher is not None:
+            dispatcher.cancel()
+        if self._inflight:
+            await asyncio.wait(list(self._inflight.values()), timeout=STOP_GRACE_SECONDS)
+        tasks = [*self._loops, *self._inflight.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(TICK_SECONDS)
             self.tick()
 
-    async def _work(self) -> None:
+    # -- state and outbox, in one transaction ----------------------------------------------------
+
+    async def _commit_forever(self) -> None:
         while True:
-            event = await self._queue.get()
+            batch = await self._queue.get()
+            stopping = batch is None
+            events = list(batch or [])
+            while not self._queue.empty():  # everything queued so far, in one transaction
+                more = self._queue.get_nowait()
+                stopping = stopping or more is None
+                events += more or []
             try:
-                await self._handle(event)
-            except Exception as exc:  # one bad event must not stop alerting
-                log.error("alert handling failed: %s", type(exc).__name__)
-
-    async def _handle(self, event: AlertEvent) -> None:
-        alert = event.alert
-        identity = (alert.key, alert.opened_at)
-        alert.id = self._ids.get(identity)
-        await asyncio.to_thread(self.store.save_alert, alert)
-        assert alert.id is not None
-        self._ids[identity] = alert.id
-        if event.silenced_by is not None:
-            note = f"silenced by maintenance window {event.silenced_by!r}"
-            silenced = Delivery(alert.id, "maintenance", event.action, 0, event.at, False, note)
-            await asyncio.to_thread(self.store.add_delivery, silenced)
-            return
-        for notifier in self.notifiers:
-            if alert.route in notifier.routes:
-                task = asyncio.create_task(self._deliver(notifier, event, alert.id))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, notifier: Notifier, event: AlertEvent, alert_id: int) -> None:
-        pause = 0.5
-        for attempt in range(1, self.settings.delivery_attempts + 1):
-            error: str | None = None
-            try:
-                await asyncio.wait_for(
-                    notifier.send(event, self.settings.dashboard_url), SEND_TIMEOUT_SECONDS
-                )
-            except DeliveryError as exc:
-                error = str(exc)
-            except TimeoutError:
-                error = f"no answer in {SEND_TIMEOUT_SECONDS:.0f} s"
-            record = Delivery(
-                alert_id, notifier.name, event.action, attempt, time.time(), error is None, error
-            )
-            await asyncio.to_thread(self.store.add_delivery, record)
-            if error is None:
+                await self._commit(events)
+            except Exception as exc:  # a failed write must not stop alerting
+                log.error("writing alert state failed: %s", type(exc).__name__)
+            if stopping:
                 return
-            log.warning(
-                "alert delivery by %s failed (attempt %d): %s", notifier.name, attempt, error
+
+    async def _commit(self, events: list[AlertEvent]) -> None:
+        states = self.engine.take_changed_state()
+        if not events and not states:
+            return
+        now = time.time()
+        change = AlertChange(rule_states=states)
+        for event in events:
+            alert = event.alert
+            alert.id = alert.id or self._ids.get((alert.key, alert.opened_at))
+            muted = self.muted_by(event)
+            event = replace(event, silenced_by=muted, idempotency_key=uuid.uuid4().hex)
+            notifications = [
+                Notification(0, notifier.name, event.action, event.idempotency_key, "", now, now,
+                             state="silenced" if muted else "pending", last_error=muted)
+                for notifier in self.notifiers
+                if alert.route in notifier.routes
+            ]  # fmt: skip
+            change.events.append((event, notifications))
+        if events:
+            crash_point("alert-changed")
+        dropped = await asyncio.to_thread(
+            self.store.commit_alert_change, change, self.settings.outbox_limit
+        )
+        for event, _ in change.events:
+            self._remember_id(event)
+        if events:
+            crash_point("alert-committed")
+        for notifier, count in dropped.items():
+            log.warning("alert outbox full: dropped %d notification(s) for %s", count, notifier)
+            if self.on_dropped is not None:
+                self.on_dropped(notifier, count)
+        self._wake.set()
+
+    def _remember_id(self, event: AlertEvent) -> None:
+        alert = event.alert
+        assert alert.id is not None
+        identity = (alert.key, alert.opened_at)
+        if alert.resolved_at is not None:
+            self._ids.pop(identity, None)
+        else:
+            self._ids[identity] = alert.id
+        live = self.engine.open.get(alert.key)
+        if live is not None and live.opened_at == alert.opened_at:
+            live.id = alert.id
+
+    # -- delivery --------------------------------------------------------------------------------
+
+    async def _dispatch_forever(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                wait = await self._dispatch_due()
+            except Exception as exc:  # a database hiccup: try again shortly
+                log.error("reading the alert outbox failed: %s", type(exc).__name__)
+                wait = IDLE_POLL_SECONDS
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout never swallows a cancel
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+
+    async def _dispatch_due(self) -> float:
+        """Start the due head of each (alert, notifier) line; seconds until the next is due."""
+        if not self.in_charge():
+            return IDLE_POLL_SECONDS
+        self._done_since_read.clear()
+        pending = await asyncio.to_thread(self.store.pending_notifications, DISPATCH_BATCH)
+        heads: dict[tuple[str, str], Notification] = {}
+        for notification in pending:  # oldest first: in order per alert key and notifier
+            heads.setdefault((notification.event().alert.key, notification.notifier), notification)
+        now = time.time()
+        next_due = now + IDLE_POLL_SECONDS
+        for notification in heads.values():
+            assert notification.id is not None
+            if notification.id in self._inflight or notification.id in self._done_since_read:
+                continue  # in flight, or attempted after this read: its row here is stale
+            if notification.next_attempt_at <= now:
+                task = asyncio.create_task(self._attempt(notification))
+                self._inflight[notification.id] = task
+                task.add_done_callback(functools.partial(self._finished, notification.id))
+            else:
+                next_due = min(next_due, notification.next_attempt_at)
+        return max(0.01, next_due - now)
+
+    def _finished(self, notification_id: int, _: asyncio.Task[None]) -> None:
+        self._inflight.pop(notification_id, None)
+        self._done_since_read.add(notification_id)
+        self._wake.set()
+
+    async def _attempt(self, notification: Notification) -> None:
+        notifier = self._by_name.get(notification.notifier)
+        error = (
+            "this notifier is no longer configured"
+            if notifier is None
+            else await self._send(notifier, notification.event())
+        )
+        if error is None:
+            crash_point("notification-sent")
+        now = time.time()
+        notification.attempts += 1
+        notification.last_error = error
+        if error is None:
+            notification.state, notification.delivered_at = "delivered", now
+        elif notifier is None:
+            notification.state = "dropped"
+        else:
+            log.warning("alert delivery by %s failed (attempt %d): %s",
+                        notification.notifier, notification.attempts, error)  # fmt: skip
+            notification.next_attempt_at = now + self.backoff.delay(notification.attempts - 1)
+        assert notification.id is not None
+        attempt = Delivery(
+            notification.id, notification.alert_id, notification.notifier, notification.action,
+            notification.attempts, now, error is None, error,
+        )  # fmt: skip
+        try:
+            await asyncio.to_thread(self.store.record_attempt, notification, attempt)
+        except Exception as exc:  # it stays pending, and is sent again: at least once
+            log.error("recording an alert delivery failed: %s", type(exc).__name__)
+
+    async def _send(self, notifier: Notifier, event: AlertEvent) -> str | None:
+        """None when the receiver took it; otherwise why not (safe to store)."""
+        try:
+            await asyncio.wait_for(
+                notifier.send(event, self.settings.dashboard_url), SEND_TIMEOUT_SECONDS
             )
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, self.settings.delivery_backoff_max_seconds)
+        except DeliveryError as exc:
+            return str(exc)
+        except TimeoutError:
+            return f"no answer in {SEND_TIMEOUT_SECONDS:.0f} s"
+        except Exception as exc:  # a notifier's bug must not stop the outbox
+            return f"{notifier.name} failed ({type(exc).__name__})"
+        return None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from atom_health.catalog.entries import EnvName
 
@@ -24,6 +25,7 @@ def _log_only() -> list[Notifier]:
     return [LogNotifier(type="log")]
 
 
+AlertOn = Literal["unhealthy", "degraded"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -37,6 +39,7 @@ class RuleOverride(_Strict):
     failure_threshold: int | None = Field(default=None, ge=1, le=1000)
     success_threshold: int | None = Field(default=None, ge=1, le=1000)
     latency_threshold_ms: float | None = Field(default=None, gt=0)
+    alert_on: AlertOn | None = None
 
 
 class FlappingSettings(_Strict):
@@ -47,7 +50,9 @@ class FlappingSettings(_Strict):
 
 
 class MaintenanceWindow(_Strict):
-    """Silences alerts. One-off (``start``/``end``) or recurring (``weekdays`` + times, UTC)."""
+    """Silences alerts. One-off (``start``/``end``) or recurring (``weekdays`` + times), in an
+    IANA time zone (``timezone``, default UTC; an explicit offset in ``start``/``end`` wins).
+    A recurring window whose end time is not after its start runs past midnight."""
 
     name: str = "maintenance"
     services: list[str] = Field(default_factory=list, description="Empty: every integration")
@@ -56,6 +61,22 @@ class MaintenanceWindow(_Strict):
     weekdays: list[Weekday] = Field(default_factory=list)
     start_time: time | None = None
     end_time: time | None = None
+    timezone: str = Field(default="UTC", description="IANA name, e.g. Europe/Berlin")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r} (an IANA name, e.g. Europe/Berlin)"
+            ) from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 class WebhookNotifier(_Strict):
@@ -131,6 +152,9 @@ Notifier = Annotated[
 class AlertingSettings(_Strict):
     enabled: bool = True
     dashboard_url: str = Field(default="http://127.0.0.1:8000/", description="Linked from alerts")
+    alert_on: AlertOn = Field(
+        default="unhealthy", description="degraded: a degraded integration opens a warning too"
+    )
     failure_threshold: int = Field(default=2, ge=1, le=1000, description="Bad checks to open")
     success_threshold: int = Field(default=2, ge=1, le=1000, description="Good checks to resolve")
     critical_failure_threshold: int = Field(default=1, ge=1, le=1000)
@@ -145,6 +169,10 @@ class AlertingSettings(_Strict):
     flapping: FlappingSettings = Field(default_factory=FlappingSettings)
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     per_integration: dict[str, RuleOverride] = Field(default_factory=dict)
-    delivery_attempts: int = Field(default=8, ge=1, le=50)
-    delivery_backoff_max_seconds: float = Field(default=60, gt=0)
+    delivery_backoff_max_seconds: float = Field(
+        default=60, gt=0, description="Retries wait at most this long (exponential, jittered)"
+    )
+    outbox_limit: int = Field(
+        default=10_000, ge=10, description="Pending notifications kept; past it the oldest drop"
+    )
     notifiers: list[Notifier] = Field(default_factory=_log_only)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from atom_health.model.vocabulary import (
     Category,
@@ -540,12 +540,37 @@ class LiveEvent(BaseModel):
 
 
 class DeliveryItem(BaseModel):
+    """One delivery attempt."""
+
     notifier: str
     action: str
     attempt: int
     at: datetime
     ok: bool
     error: str | None
+
+
+class NotificationItem(BaseModel):
+    """One alert event for one notifier (a row of the outbox), with its attempts."""
+
+    id: int
+    alert_id: int
+    notifier: str
+    action: str
+    state: str = Field(description="pending, delivered, dropped (outbox full) or silenced")
+    idempotency_key: str = Field(description="The same on every delivery of this event")
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime | None = Field(description="When pending: the next try")
+    delivered_at: datetime | None
+    last_error: str | None
+    deliveries: list[DeliveryItem]
+
+
+class Acknowledgement(BaseModel):
+    at: datetime
+    by: str
+    comment: str
 
 
 class AlertItem(BaseModel):
@@ -560,14 +585,67 @@ class AlertItem(BaseModel):
     opened_at: datetime
     resolved_at: datetime | None
     open: bool
-    deliveries: list[DeliveryItem]
+    acknowledged: Acknowledgement | None = Field(description="Reminders stop until it resolves")
+    notifications: list[NotificationItem]
+
+
+class SilenceItem(BaseModel):
+    id: int
+    integrations: list[str]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+    created_at: datetime
+    active: bool
 
 
 class AlertsReport(BaseModel):
-    """``GET /api/alerts``: alerts, newest first, with every delivery attempt."""
+    """``GET /api/alerts``: a page of alerts, newest first, each with its notifications and
+    every delivery attempt; active maintenance windows and silences."""
 
     ok: bool = True
     timestamp: datetime
     open_alerts: int
+    total: int = Field(description="Alerts matching the filters")
+    next_offset: int | None
     maintenance: list[str] = Field(description="Maintenance windows active now")
+    silences: list[SilenceItem] = Field(description="Silences active now")
     alerts: list[AlertItem]
+
+
+class NotificationsReport(BaseModel):
+    """``GET /api/alerts/notifications``: the outbox, oldest first."""
+
+    ok: bool = True
+    timestamp: datetime
+    total: int
+    next_offset: int | None
+    notifications: list[NotificationItem]
+
+
+class SilencesReport(BaseModel):
+    ok: bool = True
+    timestamp: datetime
+    silences: list[SilenceItem]
+
+
+class AcknowledgeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    author: str = Field(min_length=1, max_length=200, description="Who acknowledges")
+    comment: str = Field(default="", max_length=2000)
+
+
+class SilenceRequest(BaseModel):
+    """A silence, as Alertmanager takes one: matchers (integrations), an end (a duration
+    such as ``2h``, ``90m``, ``1h30m`` or an ``ends_at`` time), an author and a comment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    integrations: list[str] = Field(min_length=1, max_length=100)
+    duration: str | None = Field(default=None, pattern=r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$")
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    created_by: str = Field(min_length=1, max_length=200)
+    comment: str = Field(min_length=1, max_length=2000)

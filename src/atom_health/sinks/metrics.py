@@ -172,6 +172,12 @@ class HealthMetrics:
             ["integration"],
             registry=r,
         )
+        self.notifications_dropped = Counter(
+            "atom_health_alert_notifications_dropped",
+            "Alert notifications dropped from a full outbox, oldest first",
+            ["notifier"],
+            registry=r,
+        )
         self._series: dict[str, _Series] = {}
         self.provider_calls = _ProviderCalls(set(self.known))
         r.register(self.provider_calls)
@@ -246,6 +252,10 @@ class HealthMetrics:
     async def sample_loop_lag(self, interval: float = 0.05) -> None:
         """Forever: how late the event loop wakes a timer; the gauge shows the worst lately."""
         await sample_loop_lag(self.loop_lag.set, interval)
+
+    def count_dropped(self, notifier: str, count: int) -> None:
+        """Alerting's outbox dropped ``count`` notifications for ``notifier`` (a configured name)."""
+        self.notifications_dropped.labels(notifier).inc(count)
 
     def render(self, prober: LiveProber, scheduler_lag: float | None) -> bytes:
         services = prober.services()

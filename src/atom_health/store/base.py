@@ -11,7 +11,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from atom_health.model.alerts import Alert, Delivery
+from atom_health.model.alerts import (
+    Alert,
+    AlertChange,
+    AlertState,
+    Delivery,
+    Notification,
+    NotificationState,
+    Silence,
+)
 from atom_health.model.audit import AuditRecord
 from atom_health.model.history import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.model.results import Status
@@ -30,19 +38,72 @@ class Store(ABC):
     @abstractmethod
     def add_config_events(self, events: Sequence[ConfigEvent]) -> None: ...
 
-    @abstractmethod
-    def save_alert(self, alert: Alert) -> None:
-        """Insert a new alert (``id`` None; the id is set on it) or update a known one."""
+    # -- alerting: state and outbox, each change in one transaction ----------------------
 
     @abstractmethod
-    def add_delivery(self, delivery: Delivery) -> None: ...
+    def commit_alert_change(self, change: AlertChange, outbox_limit: int) -> dict[str, int]:
+        """In one transaction: save each event's alert (a new one gets its id, set on it),
+        add its notifications (their ``alert_id`` and ``payload`` are filled in here, once
+        the alert has its id), and replace the rules' state of the integrations named.
+        Past ``outbox_limit`` pending notifications the oldest are dropped; returns how many
+        per notifier."""
 
     @abstractmethod
-    def alerts(self, *, open_only: bool = False, limit: int = 100) -> list[Alert]:
-        """Newest first."""
+    def rule_states(self) -> dict[str, str]:
+        """The rules' saved memory, per integration (JSON)."""
 
     @abstractmethod
-    def deliveries(self, alert_ids: Sequence[int]) -> list[Delivery]: ...
+    def acknowledge_alert(self, alert_id: int, at: float, by: str, comment: str) -> None:
+        """Record an acknowledgement (the only writer of these fields: a commit of the rules'
+        changes keeps them as they are)."""
+
+    @abstractmethod
+    def alerts(
+        self,
+        *,
+        state: AlertState | None = None,
+        integration: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Alert], int]:
+        """A page of alerts opened in [since, until), newest first, and how many match.
+        ``state`` open, resolved or acknowledged (open and acknowledged)."""
+
+    @abstractmethod
+    def alert(self, alert_id: int) -> Alert | None: ...
+
+    @abstractmethod
+    def pending_notifications(self, limit: int) -> list[Notification]:
+        """The oldest pending notifications, oldest first."""
+
+    @abstractmethod
+    def record_attempt(self, notification: Notification, attempt: Delivery) -> None:
+        """Store an attempt and the notification's new state, in one transaction."""
+
+    @abstractmethod
+    def notifications(
+        self,
+        *,
+        alert_ids: Sequence[int] | None = None,
+        state: NotificationState | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> tuple[list[Notification], int]:
+        """Notifications (of these alerts, in this state), oldest first, and how many match."""
+
+    @abstractmethod
+    def deliveries(self, notification_ids: Sequence[int]) -> list[Delivery]:
+        """Their attempts, oldest first."""
+
+    @abstractmethod
+    def save_silence(self, silence: Silence) -> None:
+        """Insert a new silence (``id`` None; the id is set on it) or update a known one."""
+
+    @abstractmethod
+    def silences(self, *, active_at: float | None = None) -> list[Silence]:
+        """Every silence (or those active at ``active_at``), newest first."""
 
     # -- reading ---------------------------------------------------------------------------
 

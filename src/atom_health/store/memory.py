@@ -7,7 +7,16 @@ import dataclasses
 import threading
 from collections.abc import Sequence
 
-from atom_health.model.alerts import Alert, Delivery
+from atom_health.model.alerts import (
+    Alert,
+    AlertChange,
+    AlertState,
+    Delivery,
+    Notification,
+    NotificationState,
+    Silence,
+    alert_matches,
+)
 from atom_health.model.audit import AuditRecord
 from atom_health.model.history import (
     CheckRecord,
@@ -30,32 +39,123 @@ class MemoryStore(Store):
         self._rollups: dict[tuple[str, str, float], Rollup] = {}
         self._meta: dict[str, float] = {}
         self._alerts: dict[int, Alert] = {}
+        self._notifications: dict[int, Notification] = {}  # ids ascending: oldest first
         self._deliveries: list[Delivery] = []
         self._audit: list[AuditRecord] = []
+        self._rule_states: dict[str, str] = {}
+        self._silences: dict[int, Silence] = {}
 
-    def save_alert(self, alert: Alert) -> None:
+    # -- alerting --------------------------------------------------------------------------
+
+    def commit_alert_change(self, change: AlertChange, outbox_limit: int) -> dict[str, int]:
         with self._lock:
-            if alert.id is None:
-                alert.id = len(self._alerts) + 1
-            self._alerts[alert.id] = alert.snapshot()
+            for event, notifications in change.events:
+                alert = event.alert
+                if alert.id is None:
+                    alert.id = len(self._alerts) + 1
+                saved = alert.snapshot()
+                if (known := self._alerts.get(alert.id)) is not None:
+                    saved.acknowledged_at, saved.acknowledged_by, saved.ack_comment = (
+                        known.acknowledged_at, known.acknowledged_by, known.ack_comment)  # fmt: skip
+                self._alerts[alert.id] = saved
+                for notification in notifications:
+                    notification.alert_id = alert.id
+                    notification.payload = event.to_json()
+                    notification.id = len(self._notifications) + 1
+                    self._notifications[notification.id] = dataclasses.replace(notification)
+            self._rule_states.update(change.rule_states)
+            return self._drop_past(outbox_limit)
 
-    def add_delivery(self, delivery: Delivery) -> None:
+    def _drop_past(self, limit: int) -> dict[str, int]:
+        pending = [n for n in self._notifications.values() if n.state == "pending"]
+        dropped: dict[str, int] = {}
+        for notification in pending[: max(0, len(pending) - limit)]:  # oldest first (by id)
+            notification.state = "dropped"
+            notification.last_error = "dropped: the outbox was full"
+            dropped[notification.notifier] = dropped.get(notification.notifier, 0) + 1
+        return dropped
+
+    def rule_states(self) -> dict[str, str]:
         with self._lock:
-            self._deliveries.append(delivery)
+            return dict(self._rule_states)
 
-    def alerts(self, *, open_only: bool = False, limit: int = 100) -> list[Alert]:
+    def acknowledge_alert(self, alert_id: int, at: float, by: str, comment: str) -> None:
+        with self._lock:
+            alert = self._alerts[alert_id]
+            alert.acknowledged_at, alert.acknowledged_by, alert.ack_comment = at, by, comment
+
+    def alerts(
+        self,
+        *,
+        state: AlertState | None = None,
+        integration: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Alert], int]:
         with self._lock:
             found = [
                 a.snapshot()
                 for a in self._alerts.values()
-                if not open_only or a.resolved_at is None
+                if alert_matches(a, state, integration, since, until)
             ]
-        return sorted(found, key=lambda a: -a.opened_at)[:limit]
+        found.sort(key=lambda a: (-a.opened_at, -(a.id or 0)))
+        return found[offset : offset + limit], len(found)
 
-    def deliveries(self, alert_ids: Sequence[int]) -> list[Delivery]:
-        wanted = set(alert_ids)
+    def alert(self, alert_id: int) -> Alert | None:
         with self._lock:
-            return [d for d in self._deliveries if d.alert_id in wanted]
+            found = self._alerts.get(alert_id)
+            return found.snapshot() if found else None
+
+    def pending_notifications(self, limit: int) -> list[Notification]:
+        with self._lock:
+            pending = [dataclasses.replace(n) for n in self._notifications.values()
+                       if n.state == "pending"]  # fmt: skip
+        return pending[:limit]
+
+    def record_attempt(self, notification: Notification, attempt: Delivery) -> None:
+        with self._lock:
+            assert notification.id is not None
+            self._notifications[notification.id] = dataclasses.replace(notification)
+            self._deliveries.append(attempt)
+
+    def notifications(
+        self,
+        *,
+        alert_ids: Sequence[int] | None = None,
+        state: NotificationState | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> tuple[list[Notification], int]:
+        wanted = None if alert_ids is None else set(alert_ids)
+        with self._lock:
+            found = [
+                dataclasses.replace(n)
+                for n in self._notifications.values()
+                if (wanted is None or n.alert_id in wanted) and (state is None or n.state == state)
+            ]
+        return found[offset : offset + limit], len(found)
+
+    def deliveries(self, notification_ids: Sequence[int]) -> list[Delivery]:
+        wanted = set(notification_ids)
+        with self._lock:
+            return [d for d in self._deliveries if d.notification_id in wanted]
+
+    def save_silence(self, silence: Silence) -> None:
+        with self._lock:
+            if silence.id is None:
+                silence.id = len(self._silences) + 1
+            self._silences[silence.id] = dataclasses.replace(silence)
+
+    def silences(self, *, active_at: float | None = None) -> list[Silence]:
+        with self._lock:
+            found = [
+                dataclasses.replace(s)
+                for s in self._silences.values()
+                if active_at is None or s.active(active_at)
+            ]
+        return sorted(found, key=lambda s: -(s.id or 0))
 
     def add_results(self, records: Sequence[CheckRecord]) -> None:
         with self._lock:

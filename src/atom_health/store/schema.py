@@ -90,14 +90,19 @@ alerts = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False),
     Column("kind", String(16), nullable=False),
-    Column("services", Text, nullable=False),
+    Column("services", Text, nullable=False),  # ",zoom,slack," so one LIKE finds a member
     Column("severity", String(16), nullable=False),
     Column("route", String(16), nullable=False),
     Column("title", Text, nullable=False),
     Column("message", Text, nullable=False),
     Column("opened_at", Float, nullable=False),
     Column("resolved_at", Float),
+    Column("last_sent_at", Float),
+    Column("acknowledged_at", Float),
+    Column("acknowledged_by", String(200)),
+    Column("ack_comment", Text),
     Index("ix_alerts_opened", "opened_at"),
+    Index("ix_alerts_resolved", "resolved_at"),
 )
 
 alert_deliveries = Table(
@@ -111,7 +116,50 @@ alert_deliveries = Table(
     Column("at", Float, nullable=False),
     Column("ok", Integer, nullable=False),
     Column("error", Text),
+    Column("notification_id", Id),
     Index("ix_alert_deliveries_alert", "alert_id"),
+    Index("ix_alert_deliveries_notification", "notification_id"),
+)
+
+# The outbox: one row per alert event and notifier, written with the state change.
+alert_notifications = Table(
+    "alert_notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alert_id", Id, nullable=False),
+    Column("notifier", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("delivered_at", Float),
+    Column("last_error", Text),
+    Index("ix_alert_notifications_state", "state", "id"),
+    Index("ix_alert_notifications_alert", "alert_id"),
+)
+
+# What the rules remember per integration (counters, flapping window, missing variables).
+alert_rule_state = Table(
+    "alert_rule_state",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("state", Text, nullable=False),
+)
+
+alert_silences = Table(
+    "alert_silences",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("integrations", Text, nullable=False),
+    Column("starts_at", Float, nullable=False),
+    Column("ends_at", Float, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_alert_silences_ends", "ends_at"),
 )
 
 audit_actions = Table(

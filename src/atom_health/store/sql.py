@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     Integer,
     cast,
@@ -26,7 +27,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from atom_health.model.alerts import Alert, Delivery
+from atom_health.model.alerts import (
+    Alert,
+    AlertChange,
+    AlertState,
+    Delivery,
+    Notification,
+    NotificationState,
+    Silence,
+)
 from atom_health.model.audit import AuditRecord
 from atom_health.model.history import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.model.results import Status
@@ -36,6 +45,12 @@ from atom_health.store.base import Store
 _R = schema.check_results
 _I = schema.incidents
 _U = schema.rollups
+_A = schema.alerts
+_N = schema.alert_notifications
+_D = schema.alert_deliveries
+_S = schema.alert_rule_state
+_X = schema.alert_silences
+_ACK_COLUMNS = ("acknowledged_at", "acknowledged_by", "ack_comment")
 
 
 def create_sql_engine(url: str) -> Engine:
@@ -110,6 +125,28 @@ def _add(counts: StatusCounts, status: str, count: int, vendor_count: int | None
         counts.vendor_outage += int(vendor_count or 0)
 
 
+def _alert_row(alert: Alert) -> dict[str, Any]:
+    values = alert.to_dict()
+    del values["id"]
+    return {**values, "kind": alert.kind.value, "services": f",{','.join(alert.services)},"}
+
+
+def _alert(row: Any) -> Alert:
+    values = {column.name: getattr(row, column.name) for column in _A.c}
+    values["services"] = [s for s in row.services.split(",") if s]
+    return Alert.from_dict(values)
+
+
+def _notification_row(notification: Notification) -> dict[str, Any]:
+    values = dataclasses.asdict(notification)
+    del values["id"]
+    return values
+
+
+def _notification(row: Any) -> Notification:
+    return Notification(**{column.name: getattr(row, column.name) for column in _N.c})
+
+
 class SqlStore(Store):
     def __init__(self, url: str) -> None:
         self.url = url
@@ -162,67 +199,145 @@ class SqlStore(Store):
                     insert(schema.config_events), [dataclasses.asdict(e) for e in events]
                 )
 
-    def save_alert(self, alert: Alert) -> None:
-        table = schema.alerts
-        values = {
-            "key": alert.key,
-            "kind": alert.kind,
-            "services": ",".join(alert.services),
-            "severity": alert.severity,
-            "route": alert.route,
-            "title": alert.title,
-            "message": alert.message,
-            "opened_at": alert.opened_at,
-            "resolved_at": alert.resolved_at,
-        }
-        with self.engine.begin() as connection:
-            if alert.id is None:
-                result = connection.execute(insert(table).values(**values).returning(table.c.id))
-                alert.id = int(result.scalar_one())
-            else:
-                connection.execute(update(table).where(table.c.id == alert.id).values(**values))
+    # -- alerting --------------------------------------------------------------------------
 
-    def add_delivery(self, delivery: Delivery) -> None:
-        row = {
-            "alert_id": delivery.alert_id,
-            "notifier": delivery.notifier,
-            "action": delivery.action,
-            "attempt": delivery.attempt,
-            "at": delivery.at,
-            "ok": int(delivery.ok),
-            "error": delivery.error,
-        }
+    def commit_alert_change(self, change: AlertChange, outbox_limit: int) -> dict[str, int]:
         with self.engine.begin() as connection:
-            connection.execute(insert(schema.alert_deliveries).values(**row))
+            for event, notifications in change.events:
+                alert = event.alert
+                values = _alert_row(alert)
+                for column in _ACK_COLUMNS:  # written by acknowledge_alert only
+                    del values[column]
+                if alert.id is None:
+                    inserted = connection.execute(insert(_A).values(**values).returning(_A.c.id))
+                    alert.id = int(inserted.scalar_one())
+                else:
+                    connection.execute(update(_A).where(_A.c.id == alert.id).values(**values))
+                for notification in notifications:
+                    notification.alert_id = alert.id
+                    notification.payload = event.to_json()
+                    row = _notification_row(notification)
+                    inserted = connection.execute(insert(_N).values(**row).returning(_N.c.id))
+                    notification.id = int(inserted.scalar_one())
+            for integration, state in change.rule_states.items():
+                changed = connection.execute(
+                    update(_S).where(_S.c.integration == integration).values(state=state)
+                ).rowcount
+                if not changed:
+                    connection.execute(insert(_S).values(integration=integration, state=state))
+            return self._drop_past(connection, outbox_limit)
 
-    def alerts(self, *, open_only: bool = False, limit: int = 100) -> list[Alert]:
-        table = schema.alerts
-        query = select(table).order_by(table.c.opened_at.desc()).limit(limit)
-        if open_only:
-            query = query.where(table.c.resolved_at.is_(None))
+    @staticmethod
+    def _drop_past(connection: Connection, limit: int) -> dict[str, int]:
+        pending = connection.execute(
+            select(func.count()).where(_N.c.state == "pending")
+        ).scalar_one()
+        if pending <= limit:
+            return {}
+        oldest = (
+            select(_N.c.id, _N.c.notifier)
+            .where(_N.c.state == "pending")
+            .order_by(_N.c.id)
+            .limit(int(pending) - limit)
+        )
+        rows = connection.execute(oldest).all()
+        connection.execute(
+            update(_N)
+            .where(_N.c.id.in_([row.id for row in rows]))
+            .values(state="dropped", last_error="dropped: the outbox was full")
+        )
+        dropped: dict[str, int] = {}
+        for row in rows:
+            dropped[row.notifier] = dropped.get(row.notifier, 0) + 1
+        return dropped
+
+    def rule_states(self) -> dict[str, str]:
         with self.engine.connect() as connection:
-            return [
-                Alert(
-                    key=row.key,
-                    kind=row.kind,
-                    services=row.services.split(",") if row.services else [],
-                    severity=row.severity,
-                    route=row.route,
-                    title=row.title,
-                    message=row.message,
-                    opened_at=row.opened_at,
-                    resolved_at=row.resolved_at,
-                    id=row.id,
-                )
-                for row in connection.execute(query)
-            ]
+            return {row.integration: row.state for row in connection.execute(select(_S))}
 
-    def deliveries(self, alert_ids: Sequence[int]) -> list[Delivery]:
-        table = schema.alert_deliveries
-        query = select(table).where(table.c.alert_id.in_(list(alert_ids))).order_by(table.c.at)
+    def acknowledge_alert(self, alert_id: int, at: float, by: str, comment: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(_A)
+                .where(_A.c.id == alert_id)
+                .values(acknowledged_at=at, acknowledged_by=by, ack_comment=comment)
+            )
+
+    def alerts(
+        self,
+        *,
+        state: AlertState | None = None,
+        integration: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Alert], int]:
+        where: list[ColumnElement[bool]] = []
+        if state == "open":
+            where.append(_A.c.resolved_at.is_(None))
+        elif state == "resolved":
+            where.append(_A.c.resolved_at.is_not(None))
+        elif state == "acknowledged":
+            where += [_A.c.resolved_at.is_(None), _A.c.acknowledged_at.is_not(None)]
+        if integration is not None:
+            where.append(_A.c.services.contains(f",{integration},", autoescape=True))
+        if since is not None:
+            where.append(_A.c.opened_at >= since)
+        if until is not None:
+            where.append(_A.c.opened_at < until)
+        query = select(_A).where(*where).order_by(_A.c.opened_at.desc(), _A.c.id.desc())
+        with self.engine.connect() as connection:
+            total = connection.execute(select(func.count()).select_from(_A).where(*where))
+            rows = connection.execute(query.limit(limit).offset(offset))
+            return [_alert(row) for row in rows], int(total.scalar_one())
+
+    def alert(self, alert_id: int) -> Alert | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(_A).where(_A.c.id == alert_id)).first()
+            return _alert(row) if row is not None else None
+
+    def pending_notifications(self, limit: int) -> list[Notification]:
+        query = select(_N).where(_N.c.state == "pending").order_by(_N.c.id).limit(limit)
+        with self.engine.connect() as connection:
+            return [_notification(row) for row in connection.execute(query)]
+
+    def record_attempt(self, notification: Notification, attempt: Delivery) -> None:
+        row = _notification_row(notification)
+        with self.engine.begin() as connection:
+            connection.execute(update(_N).where(_N.c.id == notification.id).values(**row))
+            connection.execute(insert(_D).values(**dataclasses.asdict(attempt)))
+
+    def notifications(
+        self,
+        *,
+        alert_ids: Sequence[int] | None = None,
+        state: NotificationState | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> tuple[list[Notification], int]:
+        where: list[ColumnElement[bool]] = []
+        if alert_ids is not None:
+            where.append(_N.c.alert_id.in_(list(alert_ids)))
+        if state is not None:
+            where.append(_N.c.state == state)
+        with self.engine.connect() as connection:
+            total = connection.execute(select(func.count()).select_from(_N).where(*where))
+            rows = connection.execute(
+                select(_N).where(*where).order_by(_N.c.id).limit(limit).offset(offset)
+            )
+            return [_notification(row) for row in rows], int(total.scalar_one())
+
+    def deliveries(self, notification_ids: Sequence[int]) -> list[Delivery]:
+        query = (
+            select(_D)
+            .where(_D.c.notification_id.in_(list(notification_ids)))
+            .order_by(_D.c.at, _D.c.id)
+        )
         with self.engine.connect() as connection:
             return [
                 Delivery(
+                    notification_id=row.notification_id,
                     alert_id=row.alert_id,
                     notifier=row.notifier,
                     action=row.action,
@@ -230,6 +345,34 @@ class SqlStore(Store):
                     at=row.at,
                     ok=bool(row.ok),
                     error=row.error,
+                )
+                for row in connection.execute(query)
+            ]
+
+    def save_silence(self, silence: Silence) -> None:
+        values = {**dataclasses.asdict(silence), "integrations": ",".join(silence.integrations)}
+        del values["id"]
+        with self.engine.begin() as connection:
+            if silence.id is None:
+                inserted = connection.execute(insert(_X).values(**values).returning(_X.c.id))
+                silence.id = int(inserted.scalar_one())
+            else:
+                connection.execute(update(_X).where(_X.c.id == silence.id).values(**values))
+
+    def silences(self, *, active_at: float | None = None) -> list[Silence]:
+        query = select(_X).order_by(_X.c.id.desc())
+        if active_at is not None:
+            query = query.where(_X.c.starts_at <= active_at, _X.c.ends_at > active_at)
+        with self.engine.connect() as connection:
+            return [
+                Silence(
+                    integrations=row.integrations.split(","),
+                    starts_at=row.starts_at,
+                    ends_at=row.ends_at,
+                    created_by=row.created_by,
+                    comment=row.comment,
+                    created_at=row.created_at,
+                    id=row.id,
                 )
                 for row in connection.execute(query)
             ]

@@ -20,7 +20,6 @@ from atom_health.history import queries
 from atom_health.history.recent import with_recent_history
 from atom_health.model import routes as paths
 from atom_health.model.results import (
-    AlertsReport,
     ConfigEventsReport,
     ConfigurationReport,
     Dashboard,
@@ -35,14 +34,13 @@ from atom_health.model.results import (
     utc_now,
 )
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError, summarise
-from atom_health.web.alerts_data import alerts_report
+from atom_health.web.alert_routes import add_alert_routes
 from atom_health.web.answers import Answers, json_response
 from atom_health.web.parts import SystemParts
 
 HEALTH_TAG = "health"
 HISTORY_TAG = "history"
 LIVE_TAG = "dashboard"
-ALERTS_TAG = "alerts"
 COMPAT_TAG = "compatibility aliases"
 
 CheckApi = Annotated[
@@ -232,16 +230,6 @@ async def events(request: Request) -> StreamingResponse:
     )
 
 
-async def alerts(
-    request: Request,
-    open_only: Annotated[bool, Query(alias="open", description="Only open alerts")] = False,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> AlertsReport:
-    """Alerts, newest first, each with every delivery attempt; active maintenance windows."""
-    system = system_of(request)
-    return await run_in_threadpool(alerts_report, system, open_only, limit)
-
-
 async def metrics(request: Request) -> Response:
     """Prometheus text format."""
     system = system_of(request)
@@ -302,7 +290,7 @@ def add_routes(router: APIRouter | FastAPI) -> None:
         "/api/incidents", incidents, response_model=IncidentsReport, tags=[HISTORY_TAG]
     )
     router.add_api_route("/metrics", metrics, tags=[HISTORY_TAG], include_in_schema=True)
-    router.add_api_route("/api/alerts", alerts, response_model=AlertsReport, tags=[ALERTS_TAG])
+    add_alert_routes(router)
     router.add_api_route("/api/dashboard", dashboard, response_model=Dashboard, tags=[LIVE_TAG])
     router.add_api_route(
         "/api/events",

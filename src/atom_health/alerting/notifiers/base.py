@@ -21,21 +21,23 @@ class Notifier(Protocol):
 
 
 def payload(event: AlertEvent, dashboard_url: str) -> dict[str, Any]:
-    """The alert as JSON data, shared by the notifiers that send JSON."""
+    """The alert as JSON data, shared by the notifiers that send JSON. ``idempotency_key`` is
+    the same on every delivery of one event: a receiver drops a key it has seen."""
     alert = event.alert
 
     def iso(moment: float | None) -> str | None:
         return datetime.fromtimestamp(moment, UTC).isoformat() if moment is not None else None
 
     return {
+        "idempotency_key": event.idempotency_key,
         "action": event.action,
         "sent_at": iso(event.at),
         "dashboard_url": dashboard_url,
         "alert": {
-            "id": alert.id, "key": alert.key, "kind": alert.kind, "services": alert.services,
+            "id": alert.id, "key": alert.key, "kind": alert.kind.value, "services": alert.services,
             "severity": alert.severity, "route": alert.route, "title": alert.title,
             "message": alert.message, "opened_at": iso(alert.opened_at),
-            "resolved_at": iso(alert.resolved_at),
+            "resolved_at": iso(alert.resolved_at), "acknowledged_by": alert.acknowledged_by,
         },
     }  # fmt: skip
 
@@ -45,6 +47,8 @@ def payload_bytes(event: AlertEvent, dashboard_url: str) -> bytes:
 
 
 def headline(event: AlertEvent) -> str:
-    marks = {"opened": "🔴", "reminder": "🔁", "resolved": "✅"}
-    word = {"opened": "", "reminder": "still: ", "resolved": "resolved: "}[event.action]
+    marks = {"opened": "🔴", "updated": "🔶", "reminder": "🔁", "resolved": "✅"}
+    word = {"opened": "", "updated": "updated: ", "reminder": "still: ", "resolved": "resolved: "}[
+        event.action
+    ]
     return f"{marks[event.action]} {word}{event.alert.title}"

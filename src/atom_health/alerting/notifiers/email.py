@@ -22,6 +22,8 @@ def email_message(
     message["Subject"] = f"[atom-health] {headline(event)}"
     message["From"] = sender
     message["To"] = ", ".join(recipients)
+    if event.idempotency_key:  # the same on every retry: mail systems drop repeats
+        message["Message-ID"] = f"<{event.idempotency_key}@atom-health>"
     lines = [alert.message, "", f"Severity: {alert.severity}", f"Integrations: {', '.join(alert.services)}",
              f"Route: {alert.route}", f"Dashboard: {dashboard_url}"]  # fmt: skip
     message.set_content("\n".join(lines))

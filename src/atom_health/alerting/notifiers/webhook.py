@@ -1,7 +1,8 @@
 """Generic webhook: the alert as JSON, signed with HMAC-SHA256 when a secret is configured.
 
 Headers: ``X-Atom-Health-Timestamp`` and ``X-Atom-Health-Signature: sha256=<hex>``, the HMAC
-of ``<timestamp>.<body>`` with the secret (from the variable ``secret_env`` names).
+of ``<timestamp>.<body>`` with the secret (from the variable ``secret_env`` names), and
+``Idempotency-Key``: the same on every delivery of one alert event.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ class Webhook:
 
     async def send(self, event: AlertEvent, dashboard_url: str) -> None:
         body = payload_bytes(event, dashboard_url)
-        headers = {"Content-Type": "application/json", "User-Agent": "atom-health-alerts"}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "atom-health-alerts",
+            "Idempotency-Key": event.idempotency_key,
+        }
         secret = self.environ.get(self.settings.secret_env or "", "")
         if secret:
             stamp = str(int(time.time()))

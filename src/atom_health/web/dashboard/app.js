@@ -208,7 +208,7 @@ async function loadAlerts() {
   banner.textContent = `Maintenance now: ${data.maintenance.join(", ")} (alerts silenced)`;
   $("alert-list").replaceChildren(...(data.alerts.length ? data.alerts.map((alert) => {
     const item = el("li", { "data-severity": alert.severity }, `${alert.title}: ${alert.message}`);
-    const sent = alert.deliveries.filter((d) => d.ok).map((d) => d.notifier);
+    const sent = alert.notifications.filter((n) => n.state === "delivered").map((n) => n.notifier);
     item.appendChild(el("span", { class: "note" },
       ` — since ${new Date(alert.opened_at).toLocaleTimeString()}, ${alert.route === "vendor" ? "vendor, " : ""}` +
       (sent.length ? `sent to ${[...new Set(sent)].join(", ")}` : "not sent yet")));
@@ -386,6 +386,73 @@ async function loadDetail(service) {
   fillTable($("detail-results"), history.items.slice(0, 50).map((r) => [
     new Date(r.checked_at).toLocaleString(), pill(r.status),
     r.latency_ms == null ? null : `${Math.round(r.latency_ms)} ms`, r.http_status, r.message]));
+  await loadAlertHistory(service);
+}
+
+// ---- alerts of one integration: history, acknowledge, silence --------------------------------
+
+async function sendJSON(method, url, body) {
+  const response = await fetch(url, { method, headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(answer.message || `${url} answered ${response.status}`);
+  return answer;
+}
+
+function alertState(alert) {
+  if (!alert.open) return `resolved ${ago(alert.resolved_at)}`;
+  return alert.acknowledged ? `acknowledged by ${alert.acknowledged.by}` : "open";
+}
+
+async function loadAlertHistory(service) {
+  const [data, silences] = await Promise.all([
+    getJSON(`api/alerts?integration=${encodeURIComponent(service)}&limit=50`),
+    getJSON("api/alerts/silences"),
+  ]);
+  if (state.detail !== service) return;
+  const mine = silences.silences.filter((s) => s.integrations.includes(service));
+  $("detail-silences").replaceChildren(...mine.map((s) => {
+    const item = el("li", {}, `Silenced until ${new Date(s.ends_at).toLocaleString()} by ${s.created_by}: ${s.comment} `);
+    const end = el("button", { type: "button", class: "end-silence" }, "End silence");
+    end.addEventListener("click", () => alertAction(() => sendJSON("DELETE", `api/alerts/silences/${s.id}`), "Silence ended"));
+    item.appendChild(end);
+    return item;
+  }));
+  fillTable($("detail-alerts"), data.alerts.map((alert) => {
+    const sent = [...new Set(alert.notifications.filter((n) => n.state === "delivered").map((n) => n.notifier))];
+    const muted = alert.notifications.some((n) => n.state === "silenced");
+    let action = "";
+    if (alert.open && !alert.acknowledged) {
+      action = el("button", { type: "button", class: "ack" }, "Acknowledge");
+      action.addEventListener("click", () => alertAction(() => sendJSON("POST", `api/alerts/${alert.id}/acknowledge`,
+        { author: $("alert-author").value.trim(), comment: $("alert-comment").value.trim() }), "Acknowledged"));
+    }
+    return [new Date(alert.opened_at).toLocaleString(), alertState(alert), alert.severity,
+      `${alert.title}: ${alert.message}`, sent.join(", ") || (muted ? "silenced" : "not yet"), action];
+  }));
+}
+
+async function alertAction(request, done) {
+  if (!$("alert-author").value.trim()) {
+    $("alert-note").textContent = "Enter your name first.";
+    $("alert-author").focus();
+    return;
+  }
+  try {
+    await request();
+    $("alert-note").textContent = done;
+  } catch (error) {
+    $("alert-note").textContent = error.message;
+  }
+  await loadAlertHistory(state.detail).catch(() => {});
+  refreshAlertsSoon();
+}
+
+function silenceFromForm(event) {
+  event.preventDefault();
+  const comment = $("alert-comment").value.trim() || "silenced from the dashboard";
+  alertAction(() => sendJSON("POST", "api/alerts/silences", { integrations: [state.detail],
+    duration: $("silence-duration").value, created_by: $("alert-author").value.trim(), comment }), "Silenced");
 }
 
 // ---- routing -------------------------------------------------------------------------------
@@ -444,6 +511,7 @@ async function start() {
     await checkNow(state.detail, $("detail-check"));
     await loadDetail(state.detail);
   });
+  $("alert-actions").addEventListener("submit", silenceFromForm);
   window.addEventListener("hashchange", route);
   loadDashboard().catch((error) => setConnection("lost", `Could not load: ${error.message}`));
   connect();

@@ -1,0 +1,194 @@
+"""Alert state, the outbox and silences on every store backend: memory, SQLite, PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from atom_health.model.alerts import (
+    Alert,
+    AlertChange,
+    AlertEvent,
+    AlertKind,
+    Delivery,
+    Notification,
+    Silence,
+)
+from atom_health.store import Store
+from atom_health.store.sql import SqlStore
+from tests.test_store import backend  # noqa: F401 - the fixture: memory, sqlite, postgresql
+
+T = 1_800_000_000.0
+
+
+def down(service: str, at: float, **extra: object) -> Alert:
+    return Alert(f"down:{service}", AlertKind.down, [service], "critical", "own",
+                 f"{service} is unhealthy", "HTTP 401", at, **extra)  # type: ignore[arg-type]  # fmt: skip
+
+
+def outbox(event: AlertEvent, *notifiers: str) -> tuple[AlertEvent, list[Notification]]:
+    return event, [Notification(0, name, event.action, event.idempotency_key, "", event.at, event.at)
+                   for name in notifiers]  # fmt: skip
+
+
+def commit(store: Store, *events: AlertEvent, limit: int = 1000, **states: str) -> dict[str, int]:
+    change = AlertChange([outbox(e, "webhook", "email") for e in events], dict(states))
+    return store.commit_alert_change(change, limit)
+
+
+def test_state_change_and_outbox_are_written_together_and_read_back(backend: Store) -> None:  # noqa: F811
+    alert = down("zoom", T)
+    opened = AlertEvent(alert, "opened", T, idempotency_key="k-open")
+    commit(backend, opened, zoom='{"bad":1}')
+
+    assert alert.id is not None
+    assert backend.rule_states() == {"zoom": '{"bad":1}'}
+    found, total = backend.alerts(state="open")
+    assert (total, found[0].key, found[0].kind, found[0].services) == (
+        1,
+        "down:zoom",
+        AlertKind.down,
+        ["zoom"],
+    )
+    pending = backend.pending_notifications(10)
+    assert [(n.notifier, n.alert_id, n.idempotency_key) for n in pending] == [
+        ("webhook", alert.id, "k-open"),
+        ("email", alert.id, "k-open"),
+    ]
+    sent = pending[0].event()
+    assert (sent.alert.id, sent.action, sent.idempotency_key) == (alert.id, "opened", "k-open")
+
+    resolved = down("zoom", T, resolved_at=T + 60, id=alert.id)
+    commit(backend, AlertEvent(resolved, "resolved", T + 60, idempotency_key="k-res"), zoom="{}")
+    assert backend.alerts(state="open")[1] == 0
+    assert backend.alerts(state="resolved")[0][0].resolved_at == T + 60
+    assert backend.rule_states() == {"zoom": "{}"}
+    assert len(backend.pending_notifications(10)) == 4
+
+
+def test_an_attempt_and_the_new_notification_state_are_recorded_together(backend: Store) -> None:  # noqa: F811
+    commit(backend, AlertEvent(down("zoom", T), "opened", T, idempotency_key="k"))
+    first, second = backend.pending_notifications(10)
+    assert first.id is not None
+    first.attempts, first.last_error, first.next_attempt_at = 1, "webhook answered HTTP 503", T + 5
+    backend.record_attempt(
+        first,
+        Delivery(
+            first.id,
+            first.alert_id,
+            "webhook",
+            "opened",
+            1,
+            T + 1,
+            False,
+            "webhook answered HTTP 503",
+        ),
+    )
+    first.attempts, first.state, first.delivered_at, first.last_error = 2, "delivered", T + 6, None
+    backend.record_attempt(
+        first, Delivery(first.id, first.alert_id, "webhook", "opened", 2, T + 6, True)
+    )
+
+    assert [n.id for n in backend.pending_notifications(10)] == [second.id]
+    (delivered,), _ = backend.notifications(state="delivered")
+    assert (delivered.attempts, delivered.delivered_at) == (2, T + 6)
+    attempts = backend.deliveries([first.id])
+    assert [(d.attempt, d.ok, d.error) for d in attempts] == [
+        (1, False, "webhook answered HTTP 503"), (2, True, None)
+    ]  # fmt: skip
+
+
+def test_past_the_bound_the_oldest_pending_are_dropped_and_counted(backend: Store) -> None:  # noqa: F811
+    for i in range(3):
+        dropped = commit(backend, AlertEvent(down(f"s{i}", T + i), "opened", T + i), limit=4)
+    assert dropped == {"webhook": 1, "email": 1}  # 6 pending, bound 4: the two oldest go
+    (gone, also), total = backend.notifications(state="dropped")
+    assert total == 2
+    assert gone.id is not None
+    assert also.id == gone.id + 1
+    assert gone.last_error == "dropped: the outbox was full"
+    assert len(backend.pending_notifications(100)) == 4
+
+
+def test_acknowledgement_survives_later_commits_of_the_alert(backend: Store) -> None:  # noqa: F811
+    alert = down("zoom", T)
+    commit(backend, AlertEvent(alert, "opened", T))
+    assert alert.id is not None
+    backend.acknowledge_alert(alert.id, T + 5, "alice", "on it")
+    reminder = down("zoom", T, last_sent_at=T + 3600, id=alert.id)  # an older snapshot
+    commit(backend, AlertEvent(reminder, "reminder", T + 3600))
+
+    stored = backend.alert(alert.id)
+    assert stored is not None
+    assert (stored.acknowledged_by, stored.ack_comment, stored.last_sent_at) == (
+        "alice",
+        "on it",
+        T + 3600,
+    )
+    assert [a.id for a in backend.alerts(state="acknowledged")[0]] == [alert.id]
+    assert backend.alert(alert.id + 100) is None
+
+
+def test_alert_history_filters_by_state_integration_and_time_paginated(backend: Store) -> None:  # noqa: F811
+    group = Alert(
+        "group",
+        AlertKind.group,
+        ["notion", "trello", "zoom"],
+        "critical",
+        "own",
+        "3 down",
+        "",
+        T + 50,
+    )
+    events = [
+        AlertEvent(down("zoom", T + i * 10, resolved_at=T + i * 10 + 5), "resolved", T)
+        for i in range(4)
+    ]
+    commit(
+        backend,
+        *events,
+        AlertEvent(group, "opened", T + 50),
+        AlertEvent(down("notion", T + 60), "opened", T),
+    )
+
+    page, total = backend.alerts(integration="zoom", limit=2, offset=1)
+    assert total == 5  # four of its own and the group naming it
+    assert [a.opened_at for a in page] == [T + 30, T + 20]
+    assert backend.alerts(integration="notion")[1] == 2
+    assert backend.alerts(integration="not")[1] == 0  # a member's name, not a substring
+    assert [a.key for a in backend.alerts(state="open")[0]] == ["down:notion", "group"]
+    windowed, count = backend.alerts(since=T + 10, until=T + 50)
+    assert count == 3
+    assert {a.opened_at for a in windowed} == {T + 10, T + 20, T + 30}
+
+
+def test_silences_saved_listed_and_expired(backend: Store) -> None:  # noqa: F811
+    silence = Silence(["zoom", "slack"], T, T + 7200, "alice", "vendor maintenance", T)
+    backend.save_silence(silence)
+    backend.save_silence(Silence(["github"], T + 100, T + 200, "bob", "deploy", T))
+    assert silence.id is not None
+    assert [s.integrations for s in backend.silences(active_at=T + 10)] == [["zoom", "slack"]]
+    silence.ends_at = T + 20
+    backend.save_silence(silence)
+    assert backend.silences(active_at=T + 30) == []
+    assert [s.created_by for s in backend.silences()] == ["bob", "alice"]
+
+
+def test_alert_state_survives_reopening_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    first = SqlStore(url)
+    commit(first, AlertEvent(down("zoom", T), "opened", T, idempotency_key="k"), zoom="{}")
+    first.close()
+
+    again = SqlStore(url)
+    assert again.alerts(state="open")[1] == 1
+    assert [n.idempotency_key for n in again.pending_notifications(10)] == ["k", "k"]
+    assert again.rule_states() == {"zoom": "{}"}
+    again.close()
+
+
+@pytest.mark.parametrize("count", [0])
+def test_no_change_writes_nothing(backend: Store, count: int) -> None:  # noqa: F811
+    assert backend.commit_alert_change(AlertChange(), 10) == {}
+    assert backend.alerts()[1] == count
