@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from atom_health.config import HistorySettings, SchedulerSettings, Settings
 from atom_health.serving import ThreadedServer
@@ -385,9 +385,7 @@ def test_detail_view_lists_alerts_and_acknowledges_and_silences(
     page.fill("#alert-author", "alice")
     page.fill("#alert-comment", "rotating the token")
     page.click("#detail-alerts button.ack")
-    page.wait_for_function(
-        "document.querySelector('#detail-alerts tbody').innerText.includes('acknowledged by alice')"
-    )
+    expect(page.locator("#detail-alerts tbody")).to_contain_text("acknowledged by alice")
 
     page.select_option("#silence-duration", "4h")
     page.click("#silence-button")
@@ -395,5 +393,5 @@ def test_detail_view_lists_alerts_and_acknowledges_and_silences(
     assert "alice: rotating the token" in page.inner_text("#detail-silences")
     screenshot(page, "dashboard-detail-alerts.png")
     page.click("#detail-silences button.end-silence")
-    page.wait_for_function("document.querySelectorAll('#detail-silences li').length === 0")
+    expect(page.locator("#detail-silences li")).to_have_count(0)
     assert console_errors == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -41,6 +41,10 @@ AlertId = Annotated[int, Path(ge=1, le=2**62, description="The alert's id (from 
 SilenceId = Annotated[int, Path(ge=1, le=2**62)]
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MAX_SILENCE_SECONDS = 366 * 86_400
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such alert, silence or integration (`message` says which)"},
+    409: {"description": "Alerting is off (`alerting.enabled`)"},
+}
 
 
 def _system(request: Request) -> SystemParts:
@@ -206,21 +210,23 @@ def alert_admin_router() -> APIRouter:
     """The routes that change alerting state, in one router (one dependency guards them)."""
     router = APIRouter(tags=[ALERTS_TAG])
     router.add_api_route("/api/alerts/silences", add_silence, methods=["POST"], status_code=201,
-                         response_model=SilenceItem)  # fmt: skip
+                         response_model=SilenceItem, responses=_REFUSED)  # fmt: skip
     router.add_api_route("/api/alerts/silences/{silence_id}", expire_silence,
-                         methods=["DELETE"], response_model=SilenceItem)  # fmt: skip
+                         methods=["DELETE"], response_model=SilenceItem,
+                         responses=_REFUSED)  # fmt: skip
     router.add_api_route("/api/alerts/{alert_id}/acknowledge", acknowledge, methods=["POST"],
-                         response_model=AlertItem)  # fmt: skip
+                         response_model=AlertItem, responses=_REFUSED)  # fmt: skip
     return router
 
 
 def add_alert_routes(app: APIRouter | FastAPI) -> None:
     """The read routes (fixed paths before ``/api/alerts/{alert_id}``) and the admin router."""
-    app.add_api_route("/api/alerts", list_alerts, response_model=AlertsReport, tags=[ALERTS_TAG])
+    app.add_api_route("/api/alerts", list_alerts, response_model=AlertsReport, tags=[ALERTS_TAG],
+                      responses=_REFUSED)  # fmt: skip
     app.add_api_route("/api/alerts/notifications", list_notifications,
                       response_model=NotificationsReport, tags=[ALERTS_TAG])  # fmt: skip
     app.add_api_route("/api/alerts/silences", list_silences, response_model=SilencesReport,
                       tags=[ALERTS_TAG])  # fmt: skip
     app.include_router(alert_admin_router())
     app.add_api_route("/api/alerts/{alert_id}", one_alert, response_model=AlertItem,
-                      tags=[ALERTS_TAG])  # fmt: skip
+                      tags=[ALERTS_TAG], responses=_REFUSED)  # fmt: skip
