@@ -385,7 +385,9 @@ def test_detail_view_lists_alerts_and_acknowledges_and_silences(
     page.fill("#alert-author", "alice")
     page.fill("#alert-comment", "rotating the token")
     page.click("#detail-alerts button.ack")
-    expect(page.locator("#detail-alerts tbody")).to_contain_text("acknowledged by alice")
+    expect(page.locator("#detail-alerts tbody")).to_contain_text(
+        "acknowledged by alice", timeout=30_000
+    )
 
     page.select_option("#silence-duration", "4h")
     page.click("#silence-button")
@@ -393,5 +395,6 @@ def test_detail_view_lists_alerts_and_acknowledges_and_silences(
     assert "alice: rotating the token" in page.inner_text("#detail-silences")
     screenshot(page, "dashboard-detail-alerts.png")
     page.click("#detail-silences button.end-silence")
-    expect(page.locator("#detail-silences li")).to_have_count(0)
+    expect(page.locator("#alert-note")).to_have_text("Silence ended", timeout=30_000)
+    expect(page.locator("#detail-silences li")).to_have_count(0, timeout=30_000)
     assert console_errors == []
