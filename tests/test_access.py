@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 from typer.testing import CliRunner
 
 from atom_health.cli import app
@@ -313,7 +313,7 @@ def test_the_dashboard_signs_in_with_a_key_then_goes_live(keyed: Served, browser
     page.wait_for_selector("#sign-in:not([hidden])")
     page.fill("#sign-in-key", "wrong-key-ABC123def456")
     page.click("#sign-in button[type=submit]")
-    page.wait_for_function("document.getElementById('sign-in-error').textContent.length > 0")
+    expect(page.locator("#sign-in-error")).not_to_be_empty(timeout=30_000)  # no eval (CSP)
     page.fill("#sign-in-key", READ_KEY)
     page.click("#sign-in button[type=submit]")
     page.wait_for_selector(".row", timeout=30_000)

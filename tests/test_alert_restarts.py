@@ -286,7 +286,7 @@ def test_a_critical_integration_alerts_at_once_during_a_group_alert_and_the_grou
 
     simulator.set_fault("notion", None)
     wait_for(lambda: any("left: notion" in b["alert"]["message"] for b in receiver.bodies()
-                         if b["alert"]["key"] == "group"), timeout=30)  # fmt: skip
+                         if b["alert"]["key"] == "group"), timeout=90)  # fmt: skip
     simulator.set_fault("trello", None)
     simulator.set_fault("zoom", None)
     wait_for(lambda: ("group", "resolved") in raw_actions(receiver), timeout=30)
