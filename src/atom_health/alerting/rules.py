@@ -97,13 +97,13 @@ class AlertEngine:
         self.open: dict[str, Alert] = {}
         self._follow: dict[str, _Follow] = {}
         self.runtime_maintenance: dict[str, MaintenanceWindow] = {}  # added through the API
+        self._changed: set[str] = set()
+        self._restored: set[str] = set()  # down when we stopped: the first good check resolves
+        self._group_changed_at: float | None = None
 
     def maintenance(self) -> list[MaintenanceWindow]:
         """The config file's windows, then those added at run time."""
         return [*self.settings.maintenance, *self.runtime_maintenance.values()]
-        self._changed: set[str] = set()
-        self._restored: set[str] = set()  # down when we stopped: the first good check resolves
-        self._group_changed_at: float | None = None
 
     # -- durable state -------------------------------------------------------------------------
 
