@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand, TyperOption
 
+from atom_health.alerts_cli import alerts_app
 from atom_health.cli_manage import manage_app
 from atom_health.config import (
     DEFAULT_DATABASE_URL,
@@ -37,7 +38,6 @@ from atom_health.config import (
     read_environment,
 )
 from atom_health.config.environment import ADMIN_KEY_ENV_VAR, READ_KEY_ENV_VAR
-from atom_health.alerts_cli import alerts_app
 from atom_health.model.results import ConfigurationReport, Overview, Status
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 

@@ -33,12 +33,117 @@ export interface paths {
         };
         /**
          * Alerts and their deliveries
-         * @description Alerts, newest first, each with every delivery attempt; active maintenance windows.
+         * @description Alerts, newest first, each with its notifications and every delivery attempt; the
+         *     maintenance windows and silences active now.
          */
-        get: operations["alerts_api_alerts_get"];
+        get: operations["list_alerts_api_alerts_get"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{alert_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One Alert
+         * @description One alert with its notifications and every delivery attempt.
+         */
+        get: operations["one_alert_api_alerts__alert_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{alert_id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge
+         * @description Acknowledge an open alert: no more reminders until it resolves.
+         */
+        post: operations["acknowledge_api_alerts__alert_id__acknowledge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Notifications
+         * @description The outbox, oldest first: each notification, its state and its delivery attempts.
+         */
+        get: operations["list_notifications_api_alerts_notifications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Silences
+         * @description Silences, newest first, with their expiry.
+         */
+        get: operations["list_silences_api_alerts_silences_get"];
+        put?: never;
+        /**
+         * Add Silence
+         * @description Silence alerts on these integrations until ``ends_at``, or for ``duration``.
+         */
+        post: operations["add_silence_api_alerts_silences_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/silences/{silence_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Expire Silence
+         * @description End a silence now (it stays listed with ``?expired=true``).
+         */
+        delete: operations["expire_silence_api_alerts_silences__silence_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -801,6 +906,31 @@ export interface components {
              */
             retry_after: number | null;
         };
+        /** Acknowledgement */
+        Acknowledgement: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** By */
+            by: string;
+            /** Comment */
+            comment: string;
+        };
+        /** AcknowledgeRequest */
+        AcknowledgeRequest: {
+            /**
+             * Author
+             * @description Who acknowledges
+             */
+            author: string;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
         /** AffectedComponent */
         AffectedComponent: {
             /** Name */
@@ -810,8 +940,8 @@ export interface components {
         };
         /** AlertItem */
         AlertItem: {
-            /** Deliveries */
-            deliveries: components["schemas"]["DeliveryItem"][];
+            /** @description Reminders stop until it resolves */
+            acknowledged: components["schemas"]["Acknowledgement"] | null;
             /** Id */
             id: number;
             /** Key */
@@ -820,6 +950,8 @@ export interface components {
             kind: string;
             /** Message */
             message: string;
+            /** Notifications */
+            notifications: components["schemas"]["NotificationItem"][];
             /** Open */
             open: boolean;
             /**
@@ -843,7 +975,8 @@ export interface components {
         };
         /**
          * AlertsReport
-         * @description ``GET /api/alerts``: alerts, newest first, with every delivery attempt.
+         * @description ``GET /api/alerts``: a page of alerts, newest first, each with its notifications and
+         *     every delivery attempt; active maintenance windows and silences.
          */
         AlertsReport: {
             /** Alerts */
@@ -853,6 +986,8 @@ export interface components {
              * @description Maintenance windows active now
              */
             maintenance: string[];
+            /** Next Offset */
+            next_offset: number | null;
             /**
              * Ok
              * @default true
@@ -861,10 +996,20 @@ export interface components {
             /** Open Alerts */
             open_alerts: number;
             /**
+             * Silences
+             * @description Silences active now
+             */
+            silences: components["schemas"]["SilenceItem"][];
+            /**
              * Timestamp
              * Format: date-time
              */
             timestamp: string;
+            /**
+             * Total
+             * @description Alerts matching the filters
+             */
+            total: number;
         };
         /** Alive */
         Alive: {
@@ -1413,7 +1558,10 @@ export interface components {
              */
             vendor_incident: string | null;
         };
-        /** DeliveryItem */
+        /**
+         * DeliveryItem
+         * @description One delivery attempt.
+         */
         DeliveryItem: {
             /** Action */
             action: string;
@@ -1759,6 +1907,12 @@ export interface components {
             start?: string | null;
             /** Start Time */
             start_time?: string | null;
+            /**
+             * Timezone
+             * @description IANA name, e.g. Europe/Berlin
+             * @default UTC
+             */
+            timezone: string;
             /** Weekdays */
             weekdays?: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
         };
@@ -1770,6 +1924,70 @@ export interface components {
             link?: string | null;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * NotificationItem
+         * @description One alert event for one notifier (a row of the outbox), with its attempts.
+         */
+        NotificationItem: {
+            /** Action */
+            action: string;
+            /** Alert Id */
+            alert_id: number;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered At */
+            delivered_at: string | null;
+            /** Deliveries */
+            deliveries: components["schemas"]["DeliveryItem"][];
+            /** Id */
+            id: number;
+            /**
+             * Idempotency Key
+             * @description The same on every delivery of this event
+             */
+            idempotency_key: string;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Next Attempt At
+             * @description When pending: the next try
+             */
+            next_attempt_at: string | null;
+            /** Notifier */
+            notifier: string;
+            /**
+             * State
+             * @description pending, delivered, dropped (outbox full) or silenced
+             */
+            state: string;
+        };
+        /**
+         * NotificationsReport
+         * @description ``GET /api/alerts/notifications``: the outbox, oldest first.
+         */
+        NotificationsReport: {
+            /** Next Offset */
+            next_offset: number | null;
+            /** Notifications */
+            notifications: components["schemas"]["NotificationItem"][];
+            /**
+             * Ok
+             * @default true
+             */
+            ok: boolean;
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
+            /** Total */
+            total: number;
         };
         /**
          * Overview
@@ -2185,6 +2403,68 @@ export interface components {
              * @description An API key
              */
             key: string;
+        };
+        /** SilenceItem */
+        SilenceItem: {
+            /** Active */
+            active: boolean;
+            /** Comment */
+            comment: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Integrations */
+            integrations: string[];
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+        };
+        /**
+         * SilenceRequest
+         * @description A silence, as Alertmanager takes one: matchers (integrations), an end (a duration
+         *     such as ``2h``, ``90m``, ``1h30m`` or an ``ends_at`` time), an author and a comment.
+         */
+        SilenceRequest: {
+            /** Comment */
+            comment: string;
+            /** Created By */
+            created_by: string;
+            /** Duration */
+            duration?: string | null;
+            /** Ends At */
+            ends_at?: string | null;
+            /** Integrations */
+            integrations: string[];
+            /** Starts At */
+            starts_at?: string | null;
+        };
+        /** SilencesReport */
+        SilencesReport: {
+            /**
+             * Ok
+             * @default true
+             */
+            ok: boolean;
+            /** Silences */
+            silences: components["schemas"]["SilenceItem"][];
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
         };
         /** Sort */
         Sort: {
@@ -2701,12 +2981,21 @@ export interface operations {
             };
         };
     };
-    alerts_api_alerts_get: {
+    list_alerts_api_alerts_get: {
         parameters: {
             query?: {
+                /** @description Alerts naming this integration */
+                integration?: string | null;
                 limit?: number;
-                /** @description Only open alerts */
+                offset?: number;
+                /** @description Same as state=open */
                 open?: boolean;
+                /** @description Opened at or after (ISO 8601) */
+                since?: string | null;
+                /** @description open, resolved or acknowledged */
+                state?: ("open" | "resolved" | "acknowledged") | null;
+                /** @description Opened before (ISO 8601) */
+                until?: string | null;
             };
             header?: never;
             path?: never;
@@ -2724,20 +3013,40 @@ export interface operations {
                      * @example {
                      *       "alerts": [
                      *         {
-                     *           "deliveries": [
-                     *             {
-                     *               "action": "text",
-                     *               "at": "2026-11-22T05:36:35.748823Z",
-                     *               "attempt": 0,
-                     *               "error": "text",
-                     *               "notifier": "text",
-                     *               "ok": true
-                     *             }
-                     *           ],
+                     *           "acknowledged": {
+                     *             "at": "2026-11-22T05:36:35.748823Z",
+                     *             "by": "text",
+                     *             "comment": "text"
+                     *           },
                      *           "id": 0,
                      *           "key": "text",
                      *           "kind": "text",
                      *           "message": "Zoom integration is operational",
+                     *           "notifications": [
+                     *             {
+                     *               "action": "text",
+                     *               "alert_id": 0,
+                     *               "attempts": 1,
+                     *               "created_at": "2026-11-22T05:36:35.748823Z",
+                     *               "delivered_at": "2026-11-22T05:36:35.748823Z",
+                     *               "deliveries": [
+                     *                 {
+                     *                   "action": "text",
+                     *                   "at": "2026-11-22T05:36:35.748823Z",
+                     *                   "attempt": 0,
+                     *                   "error": "text",
+                     *                   "notifier": "text",
+                     *                   "ok": true
+                     *                 }
+                     *               ],
+                     *               "id": 0,
+                     *               "idempotency_key": "text",
+                     *               "last_error": "text",
+                     *               "next_attempt_at": "2026-11-22T05:36:35.748823Z",
+                     *               "notifier": "text",
+                     *               "state": "text"
+                     *             }
+                     *           ],
                      *           "open": true,
                      *           "opened_at": "2026-11-22T05:36:35.748823Z",
                      *           "resolved_at": "2026-11-22T05:36:35.748823Z",
@@ -2752,9 +3061,25 @@ export interface operations {
                      *       "maintenance": [
                      *         "text"
                      *       ],
+                     *       "next_offset": 0,
                      *       "ok": true,
                      *       "open_alerts": 0,
-                     *       "timestamp": "2026-11-22T05:36:35.748823Z"
+                     *       "silences": [
+                     *         {
+                     *           "active": true,
+                     *           "comment": "text",
+                     *           "created_at": "2026-11-22T05:36:35.748823Z",
+                     *           "created_by": "text",
+                     *           "ends_at": "2026-11-22T05:36:35.748823Z",
+                     *           "id": 0,
+                     *           "integrations": [
+                     *             "text"
+                     *           ],
+                     *           "starts_at": "2026-11-22T05:36:35.748823Z"
+                     *         }
+                     *       ],
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "total": 0
                      *     }
                      */
                     "application/json": components["schemas"]["AlertsReport"];
@@ -2793,6 +3118,873 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["AccessError"];
                 };
+            };
+            /** @description No such alert, silence or integration (`message` says which) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Alerting is off (`alerting.enabled`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    one_alert_api_alerts__alert_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The alert's id (from GET /api/alerts) */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "acknowledged": {
+                     *         "at": "2026-11-22T05:36:35.748823Z",
+                     *         "by": "text",
+                     *         "comment": "text"
+                     *       },
+                     *       "id": 0,
+                     *       "key": "text",
+                     *       "kind": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "notifications": [
+                     *         {
+                     *           "action": "text",
+                     *           "alert_id": 0,
+                     *           "attempts": 1,
+                     *           "created_at": "2026-11-22T05:36:35.748823Z",
+                     *           "delivered_at": "2026-11-22T05:36:35.748823Z",
+                     *           "deliveries": [
+                     *             {
+                     *               "action": "text",
+                     *               "at": "2026-11-22T05:36:35.748823Z",
+                     *               "attempt": 0,
+                     *               "error": "text",
+                     *               "notifier": "text",
+                     *               "ok": true
+                     *             }
+                     *           ],
+                     *           "id": 0,
+                     *           "idempotency_key": "text",
+                     *           "last_error": "text",
+                     *           "next_attempt_at": "2026-11-22T05:36:35.748823Z",
+                     *           "notifier": "text",
+                     *           "state": "text"
+                     *         }
+                     *       ],
+                     *       "open": true,
+                     *       "opened_at": "2026-11-22T05:36:35.748823Z",
+                     *       "resolved_at": "2026-11-22T05:36:35.748823Z",
+                     *       "route": "text",
+                     *       "services": [
+                     *         "text"
+                     *       ],
+                     *       "severity": "text",
+                     *       "title": "text"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AlertItem"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description No such alert, silence or integration (`message` says which) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Alerting is off (`alerting.enabled`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    acknowledge_api_alerts__alert_id__acknowledge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The alert's id (from GET /api/alerts) */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcknowledgeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "acknowledged": {
+                     *         "at": "2026-11-22T05:36:35.748823Z",
+                     *         "by": "text",
+                     *         "comment": "text"
+                     *       },
+                     *       "id": 0,
+                     *       "key": "text",
+                     *       "kind": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "notifications": [
+                     *         {
+                     *           "action": "text",
+                     *           "alert_id": 0,
+                     *           "attempts": 1,
+                     *           "created_at": "2026-11-22T05:36:35.748823Z",
+                     *           "delivered_at": "2026-11-22T05:36:35.748823Z",
+                     *           "deliveries": [
+                     *             {
+                     *               "action": "text",
+                     *               "at": "2026-11-22T05:36:35.748823Z",
+                     *               "attempt": 0,
+                     *               "error": "text",
+                     *               "notifier": "text",
+                     *               "ok": true
+                     *             }
+                     *           ],
+                     *           "id": 0,
+                     *           "idempotency_key": "text",
+                     *           "last_error": "text",
+                     *           "next_attempt_at": "2026-11-22T05:36:35.748823Z",
+                     *           "notifier": "text",
+                     *           "state": "text"
+                     *         }
+                     *       ],
+                     *       "open": true,
+                     *       "opened_at": "2026-11-22T05:36:35.748823Z",
+                     *       "resolved_at": "2026-11-22T05:36:35.748823Z",
+                     *       "route": "text",
+                     *       "services": [
+                     *         "text"
+                     *       ],
+                     *       "severity": "text",
+                     *       "title": "text"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AlertItem"];
+                };
+            };
+            /** @description A body that cannot be read (not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description No such alert, silence or integration (`message` says which) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Alerting is off (`alerting.enabled`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A body larger than security.max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    list_notifications_api_alerts_notifications_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                /** @description pending, delivered, dropped or silenced */
+                state?: ("pending" | "delivered" | "dropped" | "silenced") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "next_offset": 0,
+                     *       "notifications": [
+                     *         {
+                     *           "action": "text",
+                     *           "alert_id": 0,
+                     *           "attempts": 1,
+                     *           "created_at": "2026-11-22T05:36:35.748823Z",
+                     *           "delivered_at": "2026-11-22T05:36:35.748823Z",
+                     *           "deliveries": [
+                     *             {
+                     *               "action": "text",
+                     *               "at": "2026-11-22T05:36:35.748823Z",
+                     *               "attempt": 0,
+                     *               "error": "text",
+                     *               "notifier": "text",
+                     *               "ok": true
+                     *             }
+                     *           ],
+                     *           "id": 0,
+                     *           "idempotency_key": "text",
+                     *           "last_error": "text",
+                     *           "next_attempt_at": "2026-11-22T05:36:35.748823Z",
+                     *           "notifier": "text",
+                     *           "state": "text"
+                     *         }
+                     *       ],
+                     *       "ok": true,
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z",
+                     *       "total": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["NotificationsReport"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    list_silences_api_alerts_silences_get: {
+        parameters: {
+            query?: {
+                /** @description Include silences that have ended */
+                expired?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "ok": true,
+                     *       "silences": [
+                     *         {
+                     *           "active": true,
+                     *           "comment": "text",
+                     *           "created_at": "2026-11-22T05:36:35.748823Z",
+                     *           "created_by": "text",
+                     *           "ends_at": "2026-11-22T05:36:35.748823Z",
+                     *           "id": 0,
+                     *           "integrations": [
+                     *             "text"
+                     *           ],
+                     *           "starts_at": "2026-11-22T05:36:35.748823Z"
+                     *         }
+                     *       ],
+                     *       "timestamp": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SilencesReport"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    add_silence_api_alerts_silences_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SilenceRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "active": true,
+                     *       "comment": "text",
+                     *       "created_at": "2026-11-22T05:36:35.748823Z",
+                     *       "created_by": "text",
+                     *       "ends_at": "2026-11-22T05:36:35.748823Z",
+                     *       "id": 0,
+                     *       "integrations": [
+                     *         "text"
+                     *       ],
+                     *       "starts_at": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SilenceItem"];
+                };
+            };
+            /** @description A body that cannot be read (not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description No such alert, silence or integration (`message` says which) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Alerting is off (`alerting.enabled`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A body larger than security.max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "ctx": {},
+                     *           "input": null,
+                     *           "loc": [
+                     *             "text"
+                     *           ],
+                     *           "msg": "text",
+                     *           "type": "text"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+        };
+    };
+    expire_silence_api_alerts_silences__silence_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                silence_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "active": true,
+                     *       "comment": "text",
+                     *       "created_at": "2026-11-22T05:36:35.748823Z",
+                     *       "created_by": "text",
+                     *       "ends_at": "2026-11-22T05:36:35.748823Z",
+                     *       "id": 0,
+                     *       "integrations": [
+                     *         "text"
+                     *       ],
+                     *       "starts_at": "2026-11-22T05:36:35.748823Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SilenceItem"];
+                };
+            };
+            /** @description No key, or not a valid one (the body never says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description The key lacks the role this request needs, or a cross-origin state change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "text",
+                     *       "message": "Zoom integration is operational",
+                     *       "ok": false,
+                     *       "retry_after": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessError"];
+                };
+            };
+            /** @description No such alert, silence or integration (`message` says which) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Alerting is off (`alerting.enabled`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
