@@ -247,6 +247,7 @@ async function loadDashboard() {
 // A live result re-sorts the list at once; uptime bars and sparklines come from stored
 // history, so the server-built rows are reloaded shortly after (once per burst of results).
 let barsTimer = null;
+let detailTimer = null;
 function mergeRow(row) {
   const known = state.rows.get(row.service) || {};
   const merged = { ...known, ...row };
@@ -255,7 +256,9 @@ function mergeRow(row) {
   if (!barsTimer) {
     barsTimer = setTimeout(() => { barsTimer = null; loadDashboard().catch(() => {}); }, 1500);
   }
-  if (state.detail === row.service) loadDetail(row.service);
+  if (state.detail === row.service && !detailTimer) {
+    detailTimer = setTimeout(() => { detailTimer = null; loadDetail(row.service, { live: true }).catch(() => {}); }, 1000);
+  }
 }
 
 async function checkNow(service, button) {
@@ -341,16 +344,7 @@ function pill(status) {
   return span;
 }
 
-async function loadDetail(service) {
-  const since = new Date(Date.now() - 7 * 86400e3).toISOString();
-  const monthAgo = new Date(Date.now() - 30 * 86400e3).toISOString();
-  const [health, history, uptime, incidents] = await Promise.all([
-    getJSON(`api/${encodeURIComponent(service)}/health`),
-    getJSON(`api/integrations/${encodeURIComponent(service)}/history?limit=200&since=${encodeURIComponent(since)}`),
-    getJSON(`api/integrations/${encodeURIComponent(service)}/uptime`),
-    getJSON(`api/incidents?service=${encodeURIComponent(service)}&since=${encodeURIComponent(monthAgo)}`),
-  ]);
-  if (state.detail !== service) return;
+function renderDetailAnswer(health) {
   $("detail-title").textContent = health.name;
   setPill($("detail-status"), health.status);
   $("detail-message").textContent = health.message;
@@ -375,6 +369,27 @@ async function loadDetail(service) {
     ["Affected", vendor.affected_components.map((c) => `${c.name} (${c.status})`).join(", ")],
     ["Maintenance", vendor.scheduled_maintenance.join("; ")],
   ] : [["State", "no machine-readable status feed"]]);
+}
+
+// A live result is already the newest answer: on one, only the history parts are read again.
+// Reading the integration's answer too would, without a result cache (cache_ttl_seconds: 0),
+// check the provider again, whose result would reload the view: a loop.
+async function loadDetail(service, { live = false } = {}) {
+  const since = new Date(Date.now() - 7 * 86400e3).toISOString();
+  const monthAgo = new Date(Date.now() - 30 * 86400e3).toISOString();
+  const [health, history, uptime, incidents] = await Promise.all([
+    live ? null : getJSON(`api/${encodeURIComponent(service)}/health`),
+    getJSON(`api/integrations/${encodeURIComponent(service)}/history?limit=200&since=${encodeURIComponent(since)}`),
+    getJSON(`api/integrations/${encodeURIComponent(service)}/uptime`),
+    getJSON(`api/incidents?service=${encodeURIComponent(service)}&since=${encodeURIComponent(monthAgo)}`),
+  ]);
+  if (state.detail !== service) return;
+  if (health) renderDetailAnswer(health);
+  else {
+    const row = state.rows.get(service);
+    setPill($("detail-status"), row.status);
+    $("detail-message").textContent = row.message;
+  }
   const windows = uptime.windows;
   fillList($("detail-uptime"), Object.entries(windows).map(([name, w]) => [name,
     w.uptime_percentage == null ? "no data" : `${w.uptime_percentage.toFixed(2)} % over ${w.checks} checks`])
