@@ -139,28 +139,30 @@ def test_alert_history_filters_by_state_integration_and_time_paginated(backend: 
         "own",
         "3 down",
         "",
-        T + 50,
+        T + 500,
     )
-    events = [
-        AlertEvent(down("zoom", T + i * 10, resolved_at=T + i * 10 + 5), "resolved", T)
+    events = [  # minutes apart: separate outages (see REPEAT_WINDOW_SECONDS)
+        AlertEvent(
+            down("zoom", T + i * 100, resolved_at=T + i * 100 + 5), "resolved", T + i * 100 + 5
+        )
         for i in range(4)
     ]
     commit(
         backend,
         *events,
-        AlertEvent(group, "opened", T + 50),
-        AlertEvent(down("notion", T + 60), "opened", T),
+        AlertEvent(group, "opened", T + 500),
+        AlertEvent(down("notion", T + 600), "opened", T + 600),
     )
 
     page, total = backend.alerts(integration="zoom", limit=2, offset=1)
     assert total == 5  # four of its own and the group naming it
-    assert [a.opened_at for a in page] == [T + 30, T + 20]
+    assert [a.opened_at for a in page] == [T + 300, T + 200]
     assert backend.alerts(integration="notion")[1] == 2
     assert backend.alerts(integration="not")[1] == 0  # a member's name, not a substring
     assert [a.key for a in backend.alerts(state="open")[0]] == ["down:notion", "group"]
-    windowed, count = backend.alerts(since=T + 10, until=T + 50)
+    windowed, count = backend.alerts(since=T + 100, until=T + 500)
     assert count == 3
-    assert {a.opened_at for a in windowed} == {T + 10, T + 20, T + 30}
+    assert {a.opened_at for a in windowed} == {T + 100, T + 200, T + 300}
 
 
 def test_silences_saved_listed_and_expired(backend: Store) -> None:  # noqa: F811
@@ -192,3 +194,82 @@ def test_alert_state_survives_reopening_sqlite(tmp_path: Path) -> None:
 def test_no_change_writes_nothing(backend: Store, count: int) -> None:  # noqa: F811
     assert backend.commit_alert_change(AlertChange(), 10) == {}
     assert backend.alerts()[1] == count
+
+
+def test_replicas_racing_on_one_change_write_it_once(backend: Store) -> None:  # noqa: F811
+    """Two replicas (each with its own rules, so neither knows the other's alert ids) write
+    the same changes: each change is stored, and notified, once."""
+
+    def both(action: str, at: float, **extra: object) -> list[dict[str, int]]:
+        ours = down("zoom", T, **extra)
+        theirs = down("zoom", T + 0.5, **extra)  # the other replica saw it half a second later
+        results = []
+        for alert in (ours, theirs):
+            event = AlertEvent(alert, action, at, idempotency_key=f"{action}-{alert.opened_at}")  # type: ignore[arg-type]
+            results.append(commit(backend, event))
+        return results
+
+    both("opened", T)
+    assert backend.alerts(state="open")[1] == 1
+    assert [n.action for n in backend.pending_notifications(100)] == ["opened"] * 2  # 2 notifiers
+    first = backend.alerts(state="open")[0][0]
+
+    reminded = down("zoom", T, last_sent_at=T + 600, id=first.id)
+    commit(backend, AlertEvent(reminded, "reminder", T + 600, idempotency_key="r1"))
+    again = down("zoom", T, last_sent_at=T + 602, id=first.id)  # the other replica's reminder
+    commit(backend, AlertEvent(again, "reminder", T + 602, idempotency_key="r2"))
+    later = down("zoom", T, last_sent_at=T + 1200, id=first.id)  # the next one is genuine
+    commit(backend, AlertEvent(later, "reminder", T + 1200, idempotency_key="r3"))
+    keys = [n.idempotency_key for n in backend.pending_notifications(100)]
+    assert (keys.count("r1"), keys.count("r2"), keys.count("r3")) == (2, 0, 2)
+
+    both("resolved", T + 1300, resolved_at=T + 1300)
+    assert backend.alerts(state="open")[1] == 0
+    assert backend.alerts()[1] == 1  # the second "resolved" did not store a second alert
+    actions = [n.action for n in backend.pending_notifications(100)]
+    assert actions.count("resolved") == 2  # one event, two notifiers
+
+    reopened = down("zoom", T + 4000)  # minutes later: a new outage is a new alert
+    commit(backend, AlertEvent(reopened, "opened", T + 4000, idempotency_key="o2"))
+    assert backend.alerts(state="open")[1] == 1
+    assert reopened.id != first.id
+
+
+def test_a_notification_is_claimed_by_one_sender_until_its_claim_expires(backend: Store) -> None:  # noqa: F811
+    commit(backend, AlertEvent(down("zoom", T), "opened", T, idempotency_key="k"))
+    ids = [n.id for n in backend.pending_notifications(10) if n.id is not None]
+    assert backend.claim_notifications(ids, "a", T, T + 45) == ids
+    assert backend.claim_notifications(ids, "b", T + 1, T + 46) == []  # a is sending them
+    assert backend.claim_notifications(ids, "a", T + 1, T + 46) == ids  # a may renew
+    assert sorted(backend.claim_notifications(ids, "b", T + 47, T + 92)) == ids  # a died
+    backend.release_claims()
+    assert backend.claim_notifications(ids[:1], "c", T + 48, T + 93) == ids[:1]
+
+
+def test_concurrent_claims_on_postgresql_never_overlap(postgres_url: str) -> None:
+    """Row locks, not luck: eight threads claim the same 200 notifications at once."""
+    import threading
+
+    store = SqlStore(postgres_url)
+    try:
+        events = [AlertEvent(down(f"s{i}", T), "opened", T, idempotency_key=f"k{i}")
+                  for i in range(100)]  # fmt: skip
+        commit(store, *events)
+        ids = [n.id for n in store.pending_notifications(1000) if n.id is not None]
+        assert len(ids) == 200
+        won: dict[str, list[int]] = {}
+        start = threading.Barrier(8)
+
+        def claim(owner: str) -> None:
+            start.wait()
+            won[owner] = store.claim_notifications(ids, owner, T, T + 45)
+
+        threads = [threading.Thread(target=claim, args=(f"r{i}",)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        taken = [i for claimed in won.values() for i in claimed]
+        assert sorted(taken) == sorted(ids)  # every one claimed, by exactly one replica
+    finally:
+        store.close()

@@ -134,6 +134,7 @@ class HealthSystem:
                 self.fleet.results.on_remote(self.alerts.on_result)
                 self.alerts.in_charge = self.fleet.alerts_here
                 self.alerts.hold_seconds = 2 * settings.cluster.lease_seconds
+                self.alerts.shares_outbox = True
         self.scheduler = (
             Scheduler(
                 self.monitor,

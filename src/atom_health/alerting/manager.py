@@ -2,8 +2,9 @@
 
 Results reach the rules through a monitor subscription (cheap: the rules are pure). What the
 rules change goes on a queue; one worker writes each batch in one transaction: the alerts,
-the rules' memory and a notification per notifier (the outbox). A dispatcher then delivers
-the outbox at least once, oldest first per alert key and notifier, retrying with
+the rules' memory and a notification per notifier (the outbox). A dispatcher then claims
+(replicas share the outbox) and delivers the outbox at least once, oldest first per alert
+key and notifier, retrying with
 :class:`~atom_health.services.retry.Backoff` until the receiver takes it. A crash anywhere
 loses nothing: the state restored at start is the state whose notifications were written.
 Every notification carries an idempotency key, the same on every retry, so receivers can
@@ -18,6 +19,7 @@ import contextlib
 import functools
 import logging
 import os
+import socket
 import time
 import uuid
 from collections import deque
@@ -49,6 +51,9 @@ IDLE_POLL_SECONDS = 5.0  # the dispatcher looks at the outbox at least this ofte
 DISPATCH_BATCH = 1000
 STOP_GRACE_SECONDS = 3.0
 STATE_FLUSH_SECONDS = 1.0
+# A replica claims a notification while it sends it; a claim outlives the longest send, so a
+# claim still held after that is a dead replica's, and another replica sends it (same key).
+CLAIM_SECONDS = SEND_TIMEOUT_SECONDS + 15.0
 
 
 class AlertNotOpenError(Exception):
@@ -82,14 +87,19 @@ class AlertManager:
         self._done_since_read: set[int] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._flush_due = False
-        # In a fleet every replica's rules see every result, but one replica writes and
-        # sends: the scheduler lease holder, or each replica alone while Redis is away
-        # (system.py wires it). The others hold what the rules changed for ``hold_seconds``:
-        # a replica that takes charge writes what changed while no replica was (the lease
-        # changing hands); what the previous holder wrote is delivered from the shared outbox.
+        # In a fleet every replica's rules see every result, but one replica writes what
+        # they changed: the scheduler lease holder, or each replica alone while Redis is
+        # away (system.py wires it; the store then refuses a change already written, see
+        # Store.commit_alert_change). The others hold what the rules changed for
+        # ``hold_seconds``: a replica that takes charge writes what changed while no replica
+        # was (the lease changing hands).
         self.in_charge: Callable[[], bool] = lambda: True
         self.hold_seconds = 0.0
         self._held: deque[AlertEvent] = deque()
+        # Every replica delivers from the shared outbox; a claim in the database makes one
+        # send each notification. Alone, a claim left at start is a killed predecessor's.
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.shares_outbox = False
 
     # -- inputs (called in the event loop) ---------------------------------------------------
 
@@ -177,6 +187,8 @@ class AlertManager:
         states = await asyncio.to_thread(store.rule_states)
         self.silences = await asyncio.to_thread(store.silences)
         self.engine.restore(open_alerts, states)
+        if not self.shares_outbox:
+            await asyncio.to_thread(store.release_claims)
         self._loops = [
             asyncio.create_task(self._commit_forever(), name="atom-health-alert-commits"),
             asyncio.create_task(self._dispatch_forever(), name="atom-health-alert-outbox"),
@@ -284,9 +296,8 @@ class AlertManager:
                     await self._wake.wait()
 
     async def _dispatch_due(self) -> float:
-        """Start the due head of each (alert, notifier) line; seconds until the next is due."""
-        if not self.in_charge():
-            return IDLE_POLL_SECONDS
+        """Claim and start the due head of each (alert, notifier) line; seconds until the
+        next is due."""
         self._done_since_read.clear()
         pending = await asyncio.to_thread(self.store.pending_notifications, DISPATCH_BATCH)
         heads: dict[tuple[str, str], Notification] = {}
@@ -294,16 +305,27 @@ class AlertManager:
             heads.setdefault((notification.event().alert.key, notification.notifier), notification)
         now = time.time()
         next_due = now + IDLE_POLL_SECONDS
+        due: dict[int, Notification] = {}
         for notification in heads.values():
             assert notification.id is not None
             if notification.id in self._inflight or notification.id in self._done_since_read:
                 continue  # in flight, or attempted after this read: its row here is stale
-            if notification.next_attempt_at <= now:
-                task = asyncio.create_task(self._attempt(notification))
-                self._inflight[notification.id] = task
-                task.add_done_callback(functools.partial(self._finished, notification.id))
+            claimed_elsewhere = notification.claimed_by not in (None, self.owner)
+            if claimed_elsewhere and (notification.claimed_until or 0) >= now:
+                next_due = min(next_due, notification.claimed_until or now)
+            elif notification.next_attempt_at <= now:
+                due[notification.id] = notification
             else:
                 next_due = min(next_due, notification.next_attempt_at)
+        claimed = await asyncio.to_thread(
+            self.store.claim_notifications, list(due), self.owner, now, now + CLAIM_SECONDS
+        )
+        for notification_id in claimed:
+            if notification_id in self._inflight:
+                continue
+            task = asyncio.create_task(self._attempt(due[notification_id]))
+            self._inflight[notification_id] = task
+            task.add_done_callback(functools.partial(self._finished, notification_id))
         return max(0.01, next_due - now)
 
     def _finished(self, notification_id: int, _: asyncio.Task[None]) -> None:
@@ -323,6 +345,7 @@ class AlertManager:
         now = time.time()
         notification.attempts += 1
         notification.last_error = error
+        notification.claimed_by = notification.claimed_until = None
         if error is None:
             notification.state, notification.delivered_at = "delivered", now
         elif notifier is None:

@@ -94,6 +94,8 @@ class Notification:
     attempts: int = 0
     delivered_at: float | None = None
     last_error: str | None = None
+    claimed_by: str | None = None  # the process sending it now (replicas share the outbox)
+    claimed_until: float | None = None
     id: int | None = None
 
     def event(self) -> AlertEvent:

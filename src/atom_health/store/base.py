@@ -24,6 +24,10 @@ from atom_health.model.audit import AuditRecord
 from atom_health.model.history import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.model.results import Status
 
+# Replicas writing the same alert change race within seconds; a genuine repeat (a reminder,
+# an alert opened again after it resolved) comes minutes later.
+REPEAT_WINDOW_SECONDS = 60.0
+
 
 class Store(ABC):
     # -- writing ---------------------------------------------------------------------------
@@ -46,7 +50,15 @@ class Store(ABC):
         add its notifications (their ``alert_id`` and ``payload`` are filled in here, once
         the alert has its id), and replace the rules' state of the integrations named.
         Past ``outbox_limit`` pending notifications the oldest are dropped; returns how many
-        per notifier."""
+        per notifier.
+
+        Replicas sharing a database may race to write the same change. An event that another
+        writer already made is not written again and gets no notifications (its alert takes
+        the stored id): "opened" while an alert with that key is open (one open alert per
+        key); any change to an alert already resolved, or "resolved" for a key resolved
+        within ``REPEAT_WINDOW_SECONDS``; a "reminder" within ``REPEAT_WINDOW_SECONDS`` of
+        the last notification (reminders are minutes apart); an "updated" to the members
+        and severity the alert already has."""
 
     @abstractmethod
     def rule_states(self) -> dict[str, str]:
@@ -77,6 +89,19 @@ class Store(ABC):
     @abstractmethod
     def pending_notifications(self, limit: int) -> list[Notification]:
         """The oldest pending notifications, oldest first."""
+
+    @abstractmethod
+    def claim_notifications(
+        self, notification_ids: Sequence[int], owner: str, now: float, until: float
+    ) -> list[int]:
+        """Claim pending notifications for ``owner`` until ``until``, so that among replicas
+        sharing the outbox one sends each; returns the ids claimed. A notification claimed by
+        another owner is taken only once that claim has expired (its owner died sending)."""
+
+    @abstractmethod
+    def release_claims(self) -> None:
+        """Forget every claim: at the start of the only process using this outbox, the
+        claims left are a killed predecessor's."""
 
     @abstractmethod
     def record_attempt(self, notification: Notification, attempt: Delivery) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from atom_health.model.alerts import (
     Alert,
     AlertChange,
+    AlertEvent,
     AlertState,
     Delivery,
     Notification,
@@ -27,7 +28,7 @@ from atom_health.model.history import (
     counts_of,
 )
 from atom_health.model.results import Status
-from atom_health.store.base import Store
+from atom_health.store.base import REPEAT_WINDOW_SECONDS, Store
 
 
 class MemoryStore(Store):
@@ -50,14 +51,10 @@ class MemoryStore(Store):
     def commit_alert_change(self, change: AlertChange, outbox_limit: int) -> dict[str, int]:
         with self._lock:
             for event, notifications in change.events:
+                if not self._save_alert(event):  # written already (the SQL store's rules)
+                    continue
                 alert = event.alert
-                if alert.id is None:
-                    alert.id = len(self._alerts) + 1
-                saved = alert.snapshot()
-                if (known := self._alerts.get(alert.id)) is not None:
-                    saved.acknowledged_at, saved.acknowledged_by, saved.ack_comment = (
-                        known.acknowledged_at, known.acknowledged_by, known.ack_comment)  # fmt: skip
-                self._alerts[alert.id] = saved
+                assert alert.id is not None
                 for notification in notifications:
                     notification.alert_id = alert.id
                     notification.payload = event.to_json()
@@ -65,6 +62,46 @@ class MemoryStore(Store):
                     self._notifications[notification.id] = dataclasses.replace(notification)
             self._rule_states.update(change.rule_states)
             return self._drop_past(outbox_limit)
+
+    def _save_alert(self, event: AlertEvent) -> bool:
+        alert = event.alert
+        if alert.id is None:
+            same = [a for a in self._alerts.values() if a.key == alert.key]
+            alert.id = next((a.id for a in same if a.resolved_at is None), None)
+            if alert.id is None and alert.resolved_at is not None:
+                recent = [
+                    a for a in same if (a.resolved_at or 0) >= event.at - REPEAT_WINDOW_SECONDS
+                ]
+                if recent:
+                    alert.id = recent[-1].id
+                    return False
+            if alert.id is None:
+                alert.id = len(self._alerts) + 1
+                self._alerts[alert.id] = alert.snapshot()
+                return True
+            if event.action == "opened":
+                return False
+        known = self._alerts.get(alert.id)
+        if known is not None and not self._not_yet_written(known, event):
+            return False
+        saved = alert.snapshot()
+        if known is not None:
+            saved.acknowledged_at, saved.acknowledged_by, saved.ack_comment = (
+                known.acknowledged_at, known.acknowledged_by, known.ack_comment)  # fmt: skip
+        self._alerts[alert.id] = saved
+        return True
+
+    @staticmethod
+    def _not_yet_written(known: Alert, event: AlertEvent) -> bool:
+        if known.resolved_at is not None:
+            return False
+        if event.action == "reminder":
+            return (
+                known.last_sent_at is None or known.last_sent_at < event.at - REPEAT_WINDOW_SECONDS
+            )
+        if event.action == "updated":
+            return (known.services, known.severity) != (event.alert.services, event.alert.severity)
+        return True
 
     def _drop_past(self, limit: int) -> dict[str, int]:
         pending = [n for n in self._notifications.values() if n.state == "pending"]
@@ -113,6 +150,28 @@ class MemoryStore(Store):
             pending = [dataclasses.replace(n) for n in self._notifications.values()
                        if n.state == "pending"]  # fmt: skip
         return pending[:limit]
+
+    def claim_notifications(
+        self, notification_ids: Sequence[int], owner: str, now: float, until: float
+    ) -> list[int]:
+        claimed = []
+        with self._lock:
+            for notification_id in notification_ids:
+                found = self._notifications.get(notification_id)
+                free = found is not None and (
+                    found.claimed_until is None
+                    or found.claimed_until < now
+                    or found.claimed_by == owner
+                )
+                if found is not None and found.state == "pending" and free:
+                    found.claimed_by, found.claimed_until = owner, until
+                    claimed.append(notification_id)
+        return claimed
+
+    def release_claims(self) -> None:
+        with self._lock:
+            for notification in self._notifications.values():
+                notification.claimed_by = notification.claimed_until = None
 
     def record_attempt(self, notification: Notification, attempt: Delivery) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -103,6 +104,14 @@ alerts = Table(
     Column("ack_comment", Text),
     Index("ix_alerts_opened", "opened_at"),
     Index("ix_alerts_resolved", "resolved_at"),
+    # One open alert per key, whichever replica writes first: a second "opened" is refused.
+    Index(
+        "uq_alerts_open_key",
+        "key",
+        unique=True,
+        sqlite_where=text("resolved_at IS NULL"),
+        postgresql_where=text("resolved_at IS NULL"),
+    ),
 )
 
 alert_deliveries = Table(
@@ -137,6 +146,8 @@ alert_notifications = Table(
     Column("next_attempt_at", Float, nullable=False),
     Column("delivered_at", Float),
     Column("last_error", Text),
+    Column("claimed_by", String(64)),  # the process sending it now, until claimed_until
+    Column("claimed_until", Float),
     Index("ix_alert_notifications_state", "state", "id"),
     Index("ix_alert_notifications_alert", "alert_id"),
 )

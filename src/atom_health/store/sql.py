@@ -21,15 +21,19 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
 from atom_health.model.alerts import (
     Alert,
     AlertChange,
+    AlertEvent,
     AlertState,
     Delivery,
     Notification,
@@ -40,7 +44,7 @@ from atom_health.model.audit import AuditRecord
 from atom_health.model.history import CheckRecord, ConfigEvent, Incident, Rollup, StatusCounts
 from atom_health.model.results import Status
 from atom_health.store import schema
-from atom_health.store.base import Store
+from atom_health.store.base import REPEAT_WINDOW_SECONDS, Store
 
 _R = schema.check_results
 _I = schema.incidents
@@ -137,6 +141,20 @@ def _alert(row: Any) -> Alert:
     return Alert.from_dict(values)
 
 
+def _not_yet_written(event: AlertEvent) -> list[ColumnElement[bool]]:
+    """The row conditions under which ``event`` is a change nobody wrote yet
+    (:meth:`Store.commit_alert_change` says which)."""
+    still_open = _A.c.resolved_at.is_(None)
+    if event.action == "reminder":
+        recent = event.at - REPEAT_WINDOW_SECONDS
+        return [still_open, or_(_A.c.last_sent_at.is_(None), _A.c.last_sent_at < recent)]
+    if event.action == "updated":
+        services = _alert_row(event.alert)["services"]
+        changed = or_(_A.c.services != services, _A.c.severity != event.alert.severity)
+        return [still_open, changed]
+    return [still_open]
+
+
 def _notification_row(notification: Notification) -> dict[str, Any]:
     values = dataclasses.asdict(notification)
     del values["id"]
@@ -203,16 +221,17 @@ class SqlStore(Store):
 
     def commit_alert_change(self, change: AlertChange, outbox_limit: int) -> dict[str, int]:
         with self.engine.begin() as connection:
+            ids: dict[tuple[str, float], int] = {}  # alerts given an id in this transaction
             for event, notifications in change.events:
                 alert = event.alert
+                alert.id = alert.id or ids.get((alert.key, alert.opened_at))
                 values = _alert_row(alert)
                 for column in _ACK_COLUMNS:  # written by acknowledge_alert only
                     del values[column]
-                if alert.id is None:
-                    inserted = connection.execute(insert(_A).values(**values).returning(_A.c.id))
-                    alert.id = int(inserted.scalar_one())
-                else:
-                    connection.execute(update(_A).where(_A.c.id == alert.id).values(**values))
+                alert.id, written = self._save_alert(connection, event, values)
+                ids[(alert.key, alert.opened_at)] = alert.id
+                if not written:  # another replica made this change: its notifications are out
+                    continue
                 for notification in notifications:
                     notification.alert_id = alert.id
                     notification.payload = event.to_json()
@@ -226,6 +245,44 @@ class SqlStore(Store):
                 if not changed:
                     connection.execute(insert(_S).values(integration=integration, state=state))
             return self._drop_past(connection, outbox_limit)
+
+    @staticmethod
+    def _save_alert(
+        connection: Connection, event: AlertEvent, values: dict[str, Any]
+    ) -> tuple[int, bool]:
+        """Save an event's alert: its id, and whether this was a change nobody wrote yet."""
+        alert = event.alert
+        open_now = select(_A.c.id).where(_A.c.key == alert.key, _A.c.resolved_at.is_(None))
+        if alert.id is None:  # new to this process: another replica may have written it
+            alert.id = connection.execute(open_now).scalar_one_or_none()
+        if alert.id is None and alert.resolved_at is not None:
+            recently = select(_A.c.id).where(
+                _A.c.key == alert.key, _A.c.resolved_at >= event.at - REPEAT_WINDOW_SECONDS
+            )
+            if (resolved := connection.execute(recently.limit(1)).scalar_one_or_none()) is not None:
+                return int(resolved), False
+            return int(
+                connection.execute(insert(_A).values(**values).returning(_A.c.id)).scalar_one()
+            ), True
+        if alert.id is None:  # the one open row per key (a unique index) decides a race
+            dialect_insert = (
+                postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            )
+            statement = (
+                dialect_insert(_A)
+                .values(**values)
+                .on_conflict_do_nothing(
+                    index_elements=["key"], index_where=_A.c.resolved_at.is_(None)
+                )
+                .returning(_A.c.id)
+            )
+            if (new_id := connection.execute(statement).scalar_one_or_none()) is not None:
+                return int(new_id), True
+            alert.id = connection.execute(open_now).scalar_one()
+        if event.action == "opened":  # it was open already
+            return int(alert.id), False
+        changed = update(_A).where(_A.c.id == alert.id, *_not_yet_written(event)).values(**values)
+        return int(alert.id), connection.execute(changed).rowcount == 1
 
     @staticmethod
     def _drop_past(connection: Connection, limit: int) -> dict[str, int]:
@@ -301,6 +358,36 @@ class SqlStore(Store):
         query = select(_N).where(_N.c.state == "pending").order_by(_N.c.id).limit(limit)
         with self.engine.connect() as connection:
             return [_notification(row) for row in connection.execute(query)]
+
+    def claim_notifications(
+        self, notification_ids: Sequence[int], owner: str, now: float, until: float
+    ) -> list[int]:
+        if not notification_ids:
+            return []
+        # A conditional UPDATE locks each row it takes: a replica racing for the same rows
+        # waits, then finds them claimed (PostgreSQL re-reads a row after the lock's holder
+        # commits; SQLite has one writer at a time).
+        claim = (
+            update(_N)
+            .where(
+                _N.c.id.in_(list(notification_ids)),
+                _N.c.state == "pending",
+                or_(_N.c.claimed_until.is_(None), _N.c.claimed_until < now,
+                    _N.c.claimed_by == owner),
+            )
+            .values(claimed_by=owner, claimed_until=until)
+            .returning(_N.c.id)
+        )  # fmt: skip
+        with self.engine.begin() as connection:
+            return [int(row.id) for row in connection.execute(claim)]
+
+    def release_claims(self) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(_N)
+                .where(_N.c.claimed_by.is_not(None))
+                .values(claimed_by=None, claimed_until=None)
+            )
 
     def record_attempt(self, notification: Notification, attempt: Delivery) -> None:
         row = _notification_row(notification)

@@ -23,6 +23,21 @@ def upgrade() -> None:
         alerts.add_column(sa.Column("acknowledged_by", sa.String(200)))
         alerts.add_column(sa.Column("ack_comment", sa.Text))
     op.create_index("ix_alerts_resolved", "alerts", ["resolved_at"])
+    # Alert state lived in memory: each restart during an outage opened the same key again,
+    # and the earlier rows never resolved. Keep the newest open row per key, close the others.
+    op.execute(
+        "UPDATE alerts SET resolved_at = opened_at WHERE resolved_at IS NULL AND EXISTS "
+        "(SELECT 1 FROM alerts AS newer WHERE newer.key = alerts.key "
+        "AND newer.resolved_at IS NULL AND newer.id > alerts.id)"
+    )
+    op.create_index(
+        "uq_alerts_open_key",
+        "alerts",
+        ["key"],
+        unique=True,
+        sqlite_where=sa.text("resolved_at IS NULL"),
+        postgresql_where=sa.text("resolved_at IS NULL"),
+    )
     # Members were stored "a,b"; now ",a,b," so one LIKE finds a member.
     op.execute("UPDATE alerts SET services = ',' || services || ',' WHERE services <> ''")
     with op.batch_alter_table("alert_deliveries") as deliveries:
@@ -42,6 +57,8 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sa.Float, nullable=False),
         sa.Column("delivered_at", sa.Float),
         sa.Column("last_error", sa.Text),
+        sa.Column("claimed_by", sa.String(64)),
+        sa.Column("claimed_until", sa.Float),
     )
     op.create_index("ix_alert_notifications_state", "alert_notifications", ["state", "id"])
     op.create_index("ix_alert_notifications_alert", "alert_notifications", ["alert_id"])
@@ -74,6 +91,7 @@ def downgrade() -> None:
         "UPDATE alerts SET services = substr(services, 2, length(services) - 2) "
         "WHERE services <> ''"
     )
+    op.drop_index("uq_alerts_open_key", "alerts")
     op.drop_index("ix_alerts_resolved", "alerts")
     with op.batch_alter_table("alerts") as alerts:
         for column in ("ack_comment", "acknowledged_by", "acknowledged_at", "last_sent_at"):
