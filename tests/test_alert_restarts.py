@@ -220,7 +220,6 @@ def test_kill_9_while_down_and_after_recovery_notifies_exactly_once(
     assert running.get("/api/alerts?state=open")["total"] == 0
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL: above
 def test_kill_9_at_random_points_between_state_change_and_delivery_loses_nothing(
     running: RunningSystem, receiver: Receiver, simulator: Simulator
 ) -> None:
