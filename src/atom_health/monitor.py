@@ -140,6 +140,7 @@ class HealthMonitor:
         # Replaced by the installation's key where one is kept (see config.installation_key).
         self.fingerprint_key = secrets.token_bytes(32)
         self._cache: dict[str, _Cached] = {}
+        self._configurations: dict[str, tuple[object, ConfigurationCheck]] = {}
         self.generation = 0  # changes whenever a cached result does
         self._inflight: dict[str, asyncio.Task[ServiceHealth]] = {}
         self._limit: asyncio.Semaphore | None = None
@@ -218,7 +219,15 @@ class HealthMonitor:
         return integration
 
     def configuration(self, integration: Integration) -> ConfigurationCheck:
-        return check_configuration(integration, self.environ, self.fingerprint_key)
+        """The configuration check; kept while the integration's definition, its variables'
+        values and the fingerprint key are the same (it depends on nothing else)."""
+        inputs = (integration, self._fingerprint(integration), self.fingerprint_key)
+        kept = self._configurations.get(integration.id)
+        if kept is not None and kept[0] == inputs:
+            return kept[1]
+        configuration = check_configuration(integration, self.environ, self.fingerprint_key)
+        self._configurations[integration.id] = (inputs, configuration)
+        return configuration
 
     async def check(
         self,
@@ -357,10 +366,13 @@ class HealthMonitor:
                 if self._limit is None:
                     self._limit = asyncio.Semaphore(self.settings.probes.concurrency)
                 async with self._limit:
-                    (api_access, vendor), endpoint = await asyncio.gather(
-                        self._probe_and_vendor(integration, refresh),
-                        read_endpoint(self.live_prober, integration),
-                    )
+                    if integration.webhook is None or integration.webhook.endpoint is None:
+                        api_access, vendor = await self._probe_and_vendor(integration, refresh)
+                    else:  # the webhook endpoint's state is read beside the probe
+                        (api_access, vendor), endpoint = await asyncio.gather(
+                            self._probe_and_vendor(integration, refresh),
+                            read_endpoint(self.live_prober, integration),
+                        )
             result = self._result(integration, configuration, api_access, vendor, endpoint)
             span.set_attribute("atom_health.status", result.status.value)
             if api_access.category is not None:

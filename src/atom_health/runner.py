@@ -34,6 +34,7 @@ from atom_health.web.manage import RELOAD_PATH
 
 log = logging.getLogger(__name__)
 
+AUDIT_WRITE_EVERY = 0.05  # seconds: audit lines reach stderr this much later at most
 GRACEFUL_SHUTDOWN_SECONDS = 5  # open dashboards keep event streams; a stop waits no longer
 
 
@@ -204,11 +205,14 @@ class _QueuedLines(logging.Handler):
         self.lines.put(record.getMessage())
 
     def write_forever(self, stream: TextIO) -> None:
-        """Until a None arrives: wait for a line, then write it with all queued behind it."""
+        """Until a None arrives: wait for a line, then, a moment later, write it with all
+        queued behind it (under load, one write per :data:`AUDIT_WRITE_EVERY` seconds)."""
         while True:
             batch = [self.lines.get()]
+            if batch[0] is not None:
+                time.sleep(AUDIT_WRITE_EVERY)
             with contextlib.suppress(queue.Empty):
-                while len(batch) < 1000:
+                while True:
                     batch.append(self.lines.get_nowait())
             stop = None in batch
             text = "".join(f"{line}\n" for line in batch if line is not None)

@@ -9,6 +9,9 @@ so that whatever the outer layers do (access control, rate limits, audit) applie
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,14 +25,15 @@ CHECK_OPTIONS = frozenset({"check_api", "refresh"})
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
-def check_options(query: bytes) -> dict[str, bool] | None:
+@functools.lru_cache(maxsize=64)  # clients send a handful of query strings, over and over
+def check_options(query: bytes) -> Mapping[str, bool] | None:
     """``check_api`` / ``refresh`` from a query string, or None when it holds anything else."""
-    options = {}
+    options: dict[str, bool] = {}
     for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         if name not in CHECK_OPTIONS or value not in BOOLEANS:
             return None
         options[name] = BOOLEANS[value]  # the last one wins, as in the route
-    return options
+    return MappingProxyType(options)
 
 
 class AnswerMiddleware:
