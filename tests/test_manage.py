@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -213,6 +214,18 @@ def test_a_reload_answers_the_diff_and_a_bad_file_keeps_the_running_config(
         assert diff.restart_required == ["fingerprint_key", "probes.concurrency"]
         assert secret not in answer.text
         assert "billing" in admin.get("/api/integrations/config").json()["integrations"]
+        # The gauges follow: the added integration gets series, Stripe's carry its new
+        # criticality and none is left with the old one.
+        for name in ("billing", "stripe"):
+            assert admin.get(f"/api/{name}/health", params={"refresh": "true"}).status_code == 200
+        metrics = admin.get("/metrics").text
+        assert re.search(
+            r'^atom_health_integration_up\{criticality="\w+",integration="billing"\}', metrics, re.M
+        )
+        stripe = re.findall(r'^atom_health_integration_(?:up|status)\{criticality="(\w+)",'
+                            r'integration="stripe"', metrics, re.M)  # fmt: skip
+        assert stripe
+        assert set(stripe) == {"normal"}
 
         server.config.write_text("cache_ttl_seconds: -1\nintegrations: {}\n")
         refused = admin.post("/api/manage/config/reload")

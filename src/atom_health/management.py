@@ -73,6 +73,7 @@ class Management:
         self.alerts = alerts
         self.scheduler: Scheduler | None = None
         self.announce = announce  # tells the live stream what changed
+        self.catalog_followers: list[Callable[[Catalog], None]] = []  # e.g. the metrics
         self.overrides: dict[str, bool] = {}
         self._window_ids = itertools.count(1)
         self._reloading = asyncio.Lock()
@@ -134,6 +135,10 @@ class Management:
     def _catalog_changed(self) -> None:
         if self.scheduler is not None:
             self.scheduler.follow_catalog(intervals_of(self.catalog))
+        if self.alerts is not None:
+            self.alerts.engine.criticality = {i.id: i.criticality for i in self.catalog}
+        for follow in self.catalog_followers:
+            follow(self.catalog)
         self.announce("integrations")
 
     # -- config reload ----------------------------------------------------------------------

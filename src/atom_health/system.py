@@ -113,6 +113,7 @@ class HealthSystem:
             settings, environ, self.monitor, self.store, self.alerts, self.live.announce
         )
         self.management.load_overrides()  # integrations switched off at run time stay off
+        self.management.catalog_followers.append(self.metrics.follow_catalog)
         enabled = settings.scheduler.enabled if scheduler is None else scheduler
         intervals = {
             i.id: i.interval_seconds or settings.scheduler.interval_seconds

@@ -9,6 +9,7 @@ No ``_created`` series (they double the output for nothing); the process's own m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 
@@ -202,6 +203,21 @@ class HealthMetrics:
             "(how late a timer ran)",
             registry=r,
         )
+
+    def follow_catalog(self, catalog: Catalog) -> None:
+        """After a reload: integrations added get series; an integration removed, or whose
+        criticality changed, loses its status series (no stale status left behind)."""
+        known = {integration.id: integration.criticality.value for integration in catalog}
+        for name, criticality in self.known.items():
+            if known.get(name) != criticality:
+                self._series.pop(name, None)
+                for status in Status:
+                    with contextlib.suppress(KeyError):
+                        self.status.remove(name, criticality, status.value)
+                with contextlib.suppress(KeyError):
+                    self.up.remove(name, criticality)
+        self.known = known
+        self.provider_calls.known = set(known)
 
     def observe(self, result: ServiceHealth) -> None:
         """Monitor subscriber: count one fresh result (label children are looked up once)."""
