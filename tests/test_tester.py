@@ -213,6 +213,7 @@ def keyed_system(environ: dict[str, str], rate_limit: str = "600/minute") -> Hea
         probes=FAST_PROBES,
         history=HistorySettings(database_url="memory://"),
         security=SecuritySettings(rate_limit=rate_limit),
+        batch_deadline_seconds=30,  # a loaded machine: the cold overview waits for every check
     )
     keys = {"ATOM_HEALTH_READ_KEY": READ_KEY, "ATOM_HEALTH_ADMIN_KEY": ADMIN_KEY}
     return HealthSystem(settings, {**environ, **keys}, scheduler=False)
