@@ -1,6 +1,7 @@
 """Run-time management of a running system: integrations switched on and off (kept in the
 store across restarts and reloads), the config file reloaded with a diff of what changed,
-maintenance windows added and removed.
+maintenance windows added and removed (kept in the store: see
+:meth:`~atom_health.alerting.manager.AlertManager.add_maintenance`).
 
 Every change is applied to the parts that already run (the catalog object they all hold, the
 scheduler, the engine's settings, the alert rules) and announced on the live stream, so the
@@ -10,7 +11,6 @@ dashboard follows it at once.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -75,7 +75,8 @@ class Management:
         self.announce = announce  # tells the live stream what changed
         self.catalog_followers: list[Callable[[Catalog], None]] = []  # e.g. the metrics
         self.overrides: dict[str, bool] = {}
-        self._window_ids = itertools.count(1)
+        if alerts is not None:  # windows another replica added or deleted
+            alerts.on_maintenance_change = lambda: announce("maintenance")
         self._reloading = asyncio.Lock()
 
     @property
@@ -226,19 +227,19 @@ class Management:
         listed += [managed(key, "runtime", w, now) for key, w in runtime.items()]
         return ManagedWindows(timestamp=utc_now(), windows=listed)
 
-    def add_window(self, window: MaintenanceWindow) -> ManagedWindow:
+    async def add_window(self, window: MaintenanceWindow) -> ManagedWindow:
+        """Add a window, kept across restarts (and seen by replicas sharing the database)."""
         if self.alerts is None:
             raise AlertingOffError(
                 "alerting is off (alerting.enabled: false): a maintenance window silences alerts"
             )
-        key = f"runtime-{next(self._window_ids)}"
-        self.alerts.engine.runtime_maintenance[key] = window
+        key = await self.alerts.add_maintenance(window)
         self.announce("maintenance")
-        return managed(key, "runtime", window, time.time())
+        return managed(key, "runtime", self.alerts.engine.runtime_maintenance[key], time.time())
 
-    def remove_window(self, key: str) -> bool:
-        """Remove a window added at run time; False when there is none by that id."""
-        if self.alerts is None or self.alerts.engine.runtime_maintenance.pop(key, None) is None:
+    async def remove_window(self, key: str) -> bool:
+        """Delete a window added at run time; False when there is none by that id."""
+        if self.alerts is None or not await self.alerts.remove_maintenance(key):
             return False
         self.announce("maintenance")
         return True
@@ -269,4 +270,5 @@ def managed(key: str, source: str, window: MaintenanceWindow, now: float) -> Man
         weekdays=list(window.weekdays),
         start_time=window.start_time.isoformat() if window.start_time else None,
         end_time=window.end_time.isoformat() if window.end_time else None,
+        timezone=window.timezone,
     )

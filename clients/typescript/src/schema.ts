@@ -619,8 +619,9 @@ export interface paths {
         /**
          * Add Window
          * @description Add a maintenance window (one-off ``start``/``end`` or recurring ``weekdays`` with
-         *     ``start_time``/``end_time``, UTC): it silences alert delivery while active. Kept until
-         *     deleted or the process stops.
+         *     ``start_time``/``end_time``, in its ``timezone``, UTC by default): it silences alert
+         *     delivery while active. Kept in the store until deleted: it survives restarts and applies
+         *     on every replica sharing the database.
          */
         post: operations["add_window_api_manage_maintenance_post"];
         delete?: never;
@@ -1848,6 +1849,12 @@ export interface components {
             start?: string | null;
             /** Start Time */
             start_time?: string | null;
+            /**
+             * Timezone
+             * @description IANA name the times are in
+             * @default UTC
+             */
+            timezone: string;
             /** Weekdays */
             weekdays?: string[];
         };
@@ -7378,6 +7385,7 @@ export interface operations {
                      *           ],
                      *           "source": "runtime",
                      *           "start": "2026-12-01T02:00:00Z",
+                     *           "timezone": "UTC",
                      *           "weekdays": []
                      *         }
                      *       ]
@@ -7467,6 +7475,7 @@ export interface operations {
                      *       ],
                      *       "source": "runtime",
                      *       "start": "2026-12-01T02:00:00Z",
+                     *       "timezone": "UTC",
                      *       "weekdays": []
                      *     }
                      */

@@ -9,7 +9,9 @@ key and notifier, retrying with
 loses nothing: the state restored at start is the state whose notifications were written.
 Every notification carries an idempotency key, the same on every retry, so receivers can
 drop repeats. A maintenance window or a silence mutes sending; the alert and the muting are
-still stored.
+still stored. Maintenance windows added at run time are kept in the store: restored at start
+(one-off windows already over are deleted), and read again every
+``MAINTENANCE_READ_SECONDS``, so replicas sharing a database apply each other's windows.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from dataclasses import replace
 
 from atom_health.alerting.crash import crash_point
 from atom_health.alerting.notifiers import DeliveryError, Notifier, build_notifiers
-from atom_health.alerting.rules import AlertEngine
+from atom_health.alerting.rules import AlertEngine, window_over
 from atom_health.catalog import Catalog
-from atom_health.config.alerting import AlertingSettings
+from atom_health.config.alerting import AlertingSettings, MaintenanceWindow
 from atom_health.model.alerts import (
     Alert,
     AlertChange,
@@ -54,6 +56,8 @@ STATE_FLUSH_SECONDS = 1.0
 # A replica claims a notification while it sends it; a claim outlives the longest send, so a
 # claim still held after that is a dead replica's, and another replica sends it (same key).
 CLAIM_SECONDS = SEND_TIMEOUT_SECONDS + 15.0
+MAINTENANCE_READ_SECONDS = 5.0  # a window added on one replica applies on the others this soon
+RUNTIME_WINDOW = "runtime-"  # + the stored id: the id of a window added at run time
 
 
 class AlertNotOpenError(Exception):
@@ -100,6 +104,8 @@ class AlertManager:
         # send each notification. Alone, a claim left at start is a killed predecessor's.
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.shares_outbox = False
+        self.on_maintenance_change: Callable[[], None] | None = None  # another replica's
+        self._maintenance_writes = 0  # a read begun before a write here is stale
 
     # -- inputs (called in the event loop) ---------------------------------------------------
 
@@ -176,6 +182,45 @@ class AlertManager:
                 return f"silence #{silence.id} by {silence.created_by}"
         return None
 
+    # -- maintenance windows added at run time (called in the event loop) ----------------------
+
+    async def add_maintenance(self, window: MaintenanceWindow) -> str:
+        """Keep a window in the store and apply it now; returns its id."""
+        kept = MaintenanceWindow.model_validate_json(window.model_dump_json())  # as read back
+        window_id = await asyncio.to_thread(self.store.add_maintenance, kept, time.time())
+        self._maintenance_writes += 1
+        key = f"{RUNTIME_WINDOW}{window_id}"
+        self.engine.runtime_maintenance[key] = kept
+        return key
+
+    async def remove_maintenance(self, key: str) -> bool:
+        """Delete a window added at run time; False when there is none by that id."""
+        number = key.removeprefix(RUNTIME_WINDOW)
+        if not key.startswith(RUNTIME_WINDOW) or not number.isdigit():
+            return False
+        deleted = await asyncio.to_thread(self.store.delete_maintenance, int(number))
+        self._maintenance_writes += 1
+        applied = self.engine.runtime_maintenance.pop(key, None) is not None
+        return deleted or applied
+
+    async def read_maintenance(self, *, prune: bool = False) -> None:
+        """Apply the stored windows (other replicas add and delete them too); ``prune``
+        deletes one-off windows already over."""
+        writes = self._maintenance_writes
+        stored = await asyncio.to_thread(self.store.maintenance_windows)
+        if prune:
+            now = time.time()
+            for window_id in [i for i, w in stored.items() if window_over(w, now)]:
+                await asyncio.to_thread(self.store.delete_maintenance, window_id)
+                del stored[window_id]
+        if writes != self._maintenance_writes:  # changed here meanwhile: the next read
+            return
+        windows = {f"{RUNTIME_WINDOW}{i}": w for i, w in stored.items()}
+        if windows != self.engine.runtime_maintenance:
+            self.engine.runtime_maintenance = windows
+            if self.on_maintenance_change is not None:
+                self.on_maintenance_change()
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -186,6 +231,7 @@ class AlertManager:
         )
         states = await asyncio.to_thread(store.rule_states)
         self.silences = await asyncio.to_thread(store.silences)
+        await self.read_maintenance(prune=True)
         self.engine.restore(open_alerts, states)
         if not self.shares_outbox:
             await asyncio.to_thread(store.release_claims)
@@ -214,8 +260,15 @@ class AlertManager:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _tick_forever(self) -> None:
+        read_at = time.monotonic()
         while True:
             await asyncio.sleep(TICK_SECONDS)
+            if time.monotonic() - read_at >= MAINTENANCE_READ_SECONDS:
+                read_at = time.monotonic()
+                try:
+                    await self.read_maintenance()
+                except Exception as exc:  # keep the windows it has; read again later
+                    log.error("reading maintenance windows failed: %s", type(exc).__name__)
             self.tick()
 
     # -- state and outbox, in one transaction ----------------------------------------------------

@@ -90,13 +90,22 @@ def window_active(window: MaintenanceWindow, moment: float) -> bool:
     return False
 
 
+def window_over(window: MaintenanceWindow, moment: float) -> bool:
+    """A one-off window that ended before ``moment`` (a recurring one never is)."""
+    if window.start is None or window.end is None:
+        return False
+    end = window.end if window.end.tzinfo else window.end.replace(tzinfo=window.zone)
+    return end.timestamp() <= moment
+
+
 class AlertEngine:
     def __init__(self, settings: AlertingSettings, criticality: Mapping[str, Criticality]) -> None:
         self.settings = settings
         self.criticality = criticality
         self.open: dict[str, Alert] = {}
         self._follow: dict[str, _Follow] = {}
-        self.runtime_maintenance: dict[str, MaintenanceWindow] = {}  # added through the API
+        # Added through the API, kept in the store (AlertManager reads and writes them).
+        self.runtime_maintenance: dict[str, MaintenanceWindow] = {}
         self._changed: set[str] = set()
         self._restored: set[str] = set()  # down when we stopped: the first good check resolves
         self._group_changed_at: float | None = None

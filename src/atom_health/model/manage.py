@@ -72,6 +72,7 @@ class ManagedWindow(BaseModel):
     weekdays: list[str] = Field(default_factory=list)
     start_time: str | None = None
     end_time: str | None = None
+    timezone: str = Field(default="UTC", description="IANA name the times are in")
 
 
 class ManagedWindows(BaseModel):

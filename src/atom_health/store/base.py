@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+from atom_health.config.alerting import MaintenanceWindow
 from atom_health.model.alerts import (
     Alert,
     AlertChange,
@@ -129,6 +130,18 @@ class Store(ABC):
     @abstractmethod
     def silences(self, *, active_at: float | None = None) -> list[Silence]:
         """Every silence (or those active at ``active_at``), newest first."""
+
+    @abstractmethod
+    def add_maintenance(self, window: MaintenanceWindow, created_at: float) -> int:
+        """Keep a maintenance window added at run time; returns its id (never reused)."""
+
+    @abstractmethod
+    def maintenance_windows(self) -> dict[int, MaintenanceWindow]:
+        """The maintenance windows added at run time, by id, oldest first."""
+
+    @abstractmethod
+    def delete_maintenance(self, window_id: int) -> bool:
+        """Delete a window added at run time; False when there is none by that id."""
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import threading
 from collections.abc import Sequence
 
+from atom_health.config.alerting import MaintenanceWindow
 from atom_health.model.alerts import (
     Alert,
     AlertChange,
@@ -45,6 +47,8 @@ class MemoryStore(Store):
         self._audit: list[AuditRecord] = []
         self._rule_states: dict[str, str] = {}
         self._silences: dict[int, Silence] = {}
+        self._windows: dict[int, MaintenanceWindow] = {}
+        self._window_ids = itertools.count(1)
 
     # -- alerting --------------------------------------------------------------------------
 
@@ -215,6 +219,20 @@ class MemoryStore(Store):
                 if active_at is None or s.active(active_at)
             ]
         return sorted(found, key=lambda s: -(s.id or 0))
+
+    def add_maintenance(self, window: MaintenanceWindow, created_at: float) -> int:
+        with self._lock:
+            window_id = next(self._window_ids)
+            self._windows[window_id] = window.model_copy(deep=True)
+            return window_id
+
+    def maintenance_windows(self) -> dict[int, MaintenanceWindow]:
+        with self._lock:
+            return {key: w.model_copy(deep=True) for key, w in self._windows.items()}
+
+    def delete_maintenance(self, window_id: int) -> bool:
+        with self._lock:
+            return self._windows.pop(window_id, None) is not None
 
     def add_results(self, records: Sequence[CheckRecord]) -> None:
         with self._lock:

@@ -173,6 +173,18 @@ alert_silences = Table(
     Index("ix_alert_silences_ends", "ends_at"),
 )
 
+# Maintenance windows added at run time (the config file's are read from the file). The window
+# is the JSON of :class:`~atom_health.config.alerting.MaintenanceWindow`; ids are never reused
+# (SQLite AUTOINCREMENT), so a deleted window's id never names another.
+maintenance_windows = Table(
+    "maintenance_windows",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("spec", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    sqlite_autoincrement=True,
+)
+
 audit_actions = Table(
     "audit_actions",
     metadata,

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
+from atom_health.config.alerting import MaintenanceWindow
 from atom_health.model.alerts import (
     Alert,
     AlertChange,
@@ -54,6 +55,7 @@ _N = schema.alert_notifications
 _D = schema.alert_deliveries
 _S = schema.alert_rule_state
 _X = schema.alert_silences
+_W = schema.maintenance_windows
 _ACK_COLUMNS = ("acknowledged_at", "acknowledged_by", "ack_comment")
 
 
@@ -463,6 +465,22 @@ class SqlStore(Store):
                 )
                 for row in connection.execute(query)
             ]
+
+    def add_maintenance(self, window: MaintenanceWindow, created_at: float) -> int:
+        values = {"spec": window.model_dump_json(), "created_at": created_at}
+        with self.engine.begin() as connection:
+            return int(
+                connection.execute(insert(_W).values(**values).returning(_W.c.id)).scalar_one()
+            )
+
+    def maintenance_windows(self) -> dict[int, MaintenanceWindow]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(_W.c.id, _W.c.spec).order_by(_W.c.id)).all()
+        return {row.id: MaintenanceWindow.model_validate_json(row.spec) for row in rows}
+
+    def delete_maintenance(self, window_id: int) -> bool:
+        with self.engine.begin() as connection:
+            return connection.execute(delete(_W).where(_W.c.id == window_id)).rowcount > 0
 
     def results(
         self,

@@ -130,17 +130,18 @@ async def add_window(
     window: Annotated[NewWindow, Body(openapi_examples=examples_of("window"))],
 ) -> ManagedWindow | JSONResponse:
     """Add a maintenance window (one-off ``start``/``end`` or recurring ``weekdays`` with
-    ``start_time``/``end_time``, UTC): it silences alert delivery while active. Kept until
-    deleted or the process stops."""
+    ``start_time``/``end_time``, in its ``timezone``, UTC by default): it silences alert
+    delivery while active. Kept in the store until deleted: it survives restarts and applies
+    on every replica sharing the database."""
     try:
-        return management_of(request).add_window(window)
+        return await management_of(request).add_window(window)
     except AlertingOffError as exc:
         return refusal(409, "alerting_off", str(exc))
 
 
 async def delete_window(request: Request, window_id: WindowId) -> Response:
     """Delete a window added at run time (those of the config file stay until reloaded)."""
-    if not management_of(request).remove_window(window_id):
+    if not await management_of(request).remove_window(window_id):
         return refusal(404, "not_found", f"No maintenance window added at run time: {window_id}")
     return Response(status_code=204)
 

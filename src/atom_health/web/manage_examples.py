@@ -54,6 +54,7 @@ _WINDOW = {
     "weekdays": [],
     "start_time": None,
     "end_time": None,
+    "timezone": "UTC",
 }
 _HEALTH = {
     "status": "healthy",
