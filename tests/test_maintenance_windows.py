@@ -158,9 +158,9 @@ def test_a_window_added_on_one_replica_applies_on_another_sharing_the_database(
     other = RunningSystem(running.config, running.database_url, running.environ,
                           running.log.with_name("other.log"))  # fmt: skip
     running.start()
-    other.start()
     try:
-        running.wait_ready()
+        running.wait_ready()  # the database is migrated: the second one only opens it
+        other.start()
         other.wait_ready()
         key = add(running, {"name": "shared", "start": "2020-01-01T00:00:00Z",
                             "end": "2100-01-01T00:00:00Z"})  # fmt: skip
