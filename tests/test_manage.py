@@ -349,9 +349,11 @@ def test_the_cli_manages_a_running_server(server: Served) -> None:
     assert run("check", "jira").exit_code == 0
     assert run("reload").exit_code == 0
 
-    added = run("maintenance-add", "--start", "2020-01-01T00:00:00Z", "--end", "2100-01-01T00:00Z")
+    added = run("maintenance-add", "--start", "2020-01-01T00:00:00", "--end", "2100-01-01T00:00",
+                "--timezone", "Europe/Berlin")  # fmt: skip
     assert added.exit_code == 0, added.output
     window = json.loads(added.stdout)["id"]
+    assert json.loads(added.stdout)["timezone"] == "Europe/Berlin"
     assert window in run("maintenance-list").stdout
     assert run("maintenance-delete", window).exit_code == 0
 

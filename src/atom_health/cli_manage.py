@@ -102,10 +102,20 @@ def maintenance_add(
     service: Annotated[
         list[str] | None, typer.Option(help="An integration it covers (repeat); default: all.")
     ] = None,
+    timezone: Annotated[
+        str, typer.Option(help="IANA name for a start and end without an offset.")
+    ] = "UTC",
     api_key: ApiKey = None,
 ) -> None:
-    """Add a one-off maintenance window (it silences alert delivery while active)."""
-    body = {"name": name, "start": start, "end": end, "services": service or []}
+    """Add a one-off maintenance window (it silences alert delivery while active; kept until
+    deleted, across restarts)."""
+    body = {
+        "name": name,
+        "start": start,
+        "end": end,
+        "services": service or [],
+        "timezone": timezone,
+    }
     call(url, api_key, "POST", "/api/manage/maintenance", body)
 
 
