@@ -188,6 +188,58 @@ def test_flask_relays_the_live_event_stream(flask_url: str) -> None:
     assert '"service":"github"' in received
 
 
+READ_KEY = "read-key-for-the-flask-tests-0123456789"
+ADMIN_KEY = "admin-key-for-the-flask-tests-9876543210"
+
+
+@pytest.fixture
+def keyed(configured: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """FastAPI and Flask, both with a read key and an admin key configured."""
+    environ = {**configured, "ATOM_HEALTH_READ_KEY": READ_KEY, "ATOM_HEALTH_ADMIN_KEY": ADMIN_KEY}
+    system = HealthSystem(settings(), environ, store=MemoryStore())
+    app = Flask("host")
+    extension = AtomHealth(app, settings=settings(), environ=environ)
+    with ThreadedServer(create_app(system)) as fastapi, WsgiServer(app) as flask:
+        yield fastapi.url, flask.url
+    extension.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "key"),
+    [
+        ("GET", "/api/integrations/config", None),
+        ("GET", "/api/integrations/config", READ_KEY),
+        ("GET", "/api/zoom/health?refresh=true", READ_KEY),  # refreshing needs admin
+        ("GET", "/api/zoom/health?refresh=true", ADMIN_KEY),
+        ("GET", "/api/manage/integrations", READ_KEY),
+        ("GET", "/api/manage/integrations", ADMIN_KEY),
+        ("GET", "/api/events", None),
+        ("GET", "/api/events", "not-a-key-at-all-0123456789"),
+    ],
+)
+def test_flask_applies_the_same_access_control(
+    keyed: tuple[str, str], method: str, path: str, key: str | None
+) -> None:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    answers = [httpx.request(method, url + path, headers=headers, timeout=30)
+               for url in keyed]  # fmt: skip
+    from_fastapi, from_flask = answers
+    assert from_flask.status_code == from_fastapi.status_code, path
+    assert from_flask.content == from_fastapi.content or from_flask.status_code == 200
+    assert from_flask.status_code in ((200,) if key == ADMIN_KEY else (401, 403, 200))
+    for name in ("content-security-policy", "x-content-type-options", "www-authenticate"):
+        assert from_flask.headers.get(name) == from_fastapi.headers.get(name), name
+
+
+def test_flask_event_stream_needs_a_key_and_streams_with_one(keyed: tuple[str, str]) -> None:
+    _, flask_url = keyed
+    assert httpx.get(flask_url + "/api/events", timeout=10).status_code == 401
+    headers = {"Authorization": f"Bearer {READ_KEY}"}
+    with httpx.stream("GET", flask_url + "/api/events", headers=headers, timeout=10) as events:
+        assert events.status_code == 200
+        assert next(events.iter_text()).startswith("retry:")
+
+
 # -- health gates ----------------------------------------------------------------------------
 
 

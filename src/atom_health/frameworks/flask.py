@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import httpx
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from atom_health.model.errors import MissingExtraError
 
@@ -32,12 +33,32 @@ except ImportError:
 
 from atom_health.config import Settings, load_settings
 from atom_health.system import HealthSystem
+from atom_health.web.access import AccessMiddleware
 from atom_health.web.gates import gate_detail
+from atom_health.web.hardening import SECURITY_HEADERS
 
 T = TypeVar("T")
 EXTENSION = "atom_health"
-_PASSED_HEADERS = ("content-type", "retry-after", "cache-control", "www-authenticate")
+# Hop-by-hop and framing headers: each server sets its own. Every other header passes, both
+# ways: keys, session cookies, Origin and Host reach access control; ETags, gzip and the
+# security headers reach the browser.
+_NOT_PASSED = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive",
+                         "upgrade", "te", "trailer", "date", "server"})  # fmt: skip
+# Compression is the WSGI server's business: the app is asked for plain bodies.
+_NOT_ASKED = _NOT_PASSED | {"accept-encoding"}
+_SECURITY_HEADERS = [(k.decode(), v.decode()) for k, v in SECURITY_HEADERS]
 _STREAMS = {"/api/events"}
+_CLIENT = "atom_health.client"
+
+
+class _PerClientTransport(httpx.ASGITransport):
+    """Each request's ASGI scope names the Flask request's client, so rate limits and the
+    audit trail are per client, as behind uvicorn."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # The scope is built before the first await below: no other request interleaves.
+        self.client = request.extensions.get(_CLIENT, ("unknown", 0))
+        return await super().handle_async_request(request)
 
 
 class AtomHealth:
@@ -68,7 +89,7 @@ class AtomHealth:
         self._thread.start()
         self.system = self._system or HealthSystem(self.settings, self.environ)
         self.asgi = self.system.web_app()
-        transport = httpx.ASGITransport(app=self.asgi)
+        transport = _PerClientTransport(app=self.asgi)
         self._client = httpx.AsyncClient(transport=transport, base_url="http://atom-health")
         self.run(self.system.start())
         app.register_blueprint(self.blueprint())
@@ -116,19 +137,20 @@ class AtomHealth:
                 request.method,
                 self._path(),
                 params=list(request.args.items(multi=True)),
-                headers={
-                    k: v
-                    for k, v in request.headers.items()
-                    if k.lower() in ("accept", "content-type")
-                },
+                headers=_request_headers(),
                 content=request.get_data(),
+                extensions={_CLIENT: _client_address()},
             )
         )
-        headers = {k: v for k, v in answer.headers.items() if k.lower() in _PASSED_HEADERS}
-        return Response(answer.content, status=answer.status_code, headers=headers)
+        passed = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in _NOT_PASSED]
+        return Response(answer.content, status=answer.status_code, headers=passed)
 
     def _stream(self, **_: str) -> Response:
-        """Relay the live event stream chunk by chunk (it never ends on its own)."""
+        """Relay the live event stream chunk by chunk (it never ends on its own), once access
+        control has admitted the request as it admits ``GET /api/events`` on FastAPI."""
+        refused = self.run(self._admission())
+        if refused is not None:
+            return refused
         events = self.system.live.stream()
 
         async def following() -> str:  # run_coroutine_threadsafe needs a real coroutine
@@ -143,8 +165,52 @@ class AtomHealth:
             finally:
                 self.run(events.aclose())
 
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        headers = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no"), *_SECURITY_HEADERS]
         return Response(stream_with_context(relay()), mimetype="text/event-stream", headers=headers)
+
+    async def _admission(self) -> Response | None:
+        """Run the request through the app's access control in front of an inner app that
+        only admits it; the refusal (401, 403, 429) when access control answered itself."""
+        admitted = False
+
+        async def admit(scope: Scope, receive: Receive, send: Send) -> None:
+            nonlocal admitted
+            admitted = True
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+
+        sent: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            sent.append(message)
+
+        async def nothing() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        scope: Scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": request.method, "scheme": request.scheme, "path": self._path(),
+            "raw_path": self._path().encode(), "root_path": "",
+            "query_string": request.query_string,
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                        for k, v in _request_headers().items()],
+            "client": _client_address(), "server": ("atom-health", None),
+        }  # fmt: skip
+        await AccessMiddleware(admit, self.asgi.state.access)(scope, nothing, keep)
+        if admitted:
+            return None
+        start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]
+                   if k.decode("latin-1") not in _NOT_PASSED]  # fmt: skip
+        return Response(body, status=start["status"], headers=[*headers, *_SECURITY_HEADERS])
+
+
+def _request_headers() -> dict[str, str]:
+    passed = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_ASKED}
+    return {**passed, "Accept-Encoding": "identity"}
+
+
+def _client_address() -> tuple[str, int]:
+    return (request.remote_addr or "unknown", int(request.environ.get("REMOTE_PORT") or 0))
 
 
 def requires_integration(
