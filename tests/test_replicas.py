@@ -25,6 +25,7 @@ import httpx
 import pytest
 import yaml
 
+from atom_health.alerting.manager import MAINTENANCE_READ_SECONDS
 from atom_health.catalog import build_catalog
 from atom_health.config import Settings, load_settings
 from atom_health.serving import free_port
@@ -209,6 +210,23 @@ def test_three_replicas_check_each_integration_once_share_results_live_and_survi
 
         # alerts once: every replica saw linear fail, one replica alerted, once each way
         wait_for(lambda: webhook.actions("down:linear") == ["opened"])
+        # acknowledged and silenced through a replica that does not write the alerts: the
+        # writer learns both from the database (no reminders; its sends are muted)
+        writer = lease_holder(redis.url)
+        other = next(r for r in fleet if r.process.pid != writer)
+        opened = other.get("/api/alerts?state=open").json()["alerts"][0]
+        ack = {"author": "alice", "comment": "on it"}
+        acked = httpx.post(f"{other.url}/api/alerts/{opened['id']}/acknowledge", json=ack)
+        assert acked.status_code == 200, acked.text
+        silence = {"integrations": ["hubspot"], "duration": "1h", "created_by": "alice",
+                   "comment": "vendor maintenance"}  # fmt: skip
+        assert httpx.post(f"{other.url}/api/alerts/silences", json=silence).status_code == 201
+        time.sleep(MAINTENANCE_READ_SECONDS + 1)  # the writer reads shared state this often
+        simulator.set_fault("hubspot", "reject")
+        silenced = "/api/alerts/notifications?state=silenced"
+        wait_for(lambda: other.get(silenced).json()["total"] >= 1, timeout=30)
+        simulator.set_fault("hubspot", None)
+        assert webhook.actions("down:hubspot") == []
         simulator.set_fault("linear", None)
         wait_for(lambda: "resolved" in webhook.actions("down:linear"))
         time.sleep(2 * INTERVAL)  # any second sender would have sent by now

@@ -11,7 +11,9 @@ Every notification carries an idempotency key, the same on every retry, so recei
 drop repeats. A maintenance window or a silence mutes sending; the alert and the muting are
 still stored. Maintenance windows added at run time are kept in the store: restored at start
 (one-off windows already over are deleted), and read again every
-``MAINTENANCE_READ_SECONDS``, so replicas sharing a database apply each other's windows.
+``MAINTENANCE_READ_SECONDS``, so replicas sharing a database apply each other's windows;
+silences and acknowledgements are read again as often, so the replica writing the alerts
+mutes and stops reminding by those made through any replica.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class AlertManager:
         # send each notification. Alone, a claim left at start is a killed predecessor's.
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.shares_outbox = False
+        self._shared_writes = 0  # silences and acknowledgements written here
         self.on_maintenance_change: Callable[[], None] | None = None  # another replica's
         self._maintenance_writes = 0  # a read begun before a write here is stale
 
@@ -149,17 +152,24 @@ class AlertManager:
     # -- acknowledgements and silences (called in the event loop) -------------------------------
 
     async def acknowledge(self, alert_id: int, by: str, comment: str) -> Alert:
-        """Acknowledge an open alert: no reminders until it resolves."""
+        """Acknowledge an open alert: no reminders until it resolves. In a fleet the alert
+        may have been written by another replica: the store knows it by id."""
         live = next((a for a in self.engine.open.values() if a.id == alert_id), None)
         if live is None:
-            raise AlertNotOpenError(alert_id)
+            stored = await asyncio.to_thread(self.store.alert, alert_id)
+            if stored is None or stored.resolved_at is not None:
+                raise AlertNotOpenError(alert_id)
+            live = self.engine.open.get(stored.key, stored)
+            live.id = alert_id
         live.acknowledged_at, live.acknowledged_by, live.ack_comment = time.time(), by, comment
+        self._shared_writes += 1
         await asyncio.to_thread(
             self.store.acknowledge_alert, alert_id, live.acknowledged_at, by, comment
         )
         return live.snapshot()
 
     async def add_silence(self, silence: Silence) -> Silence:
+        self._shared_writes += 1
         await asyncio.to_thread(self.store.save_silence, silence)
         self.silences.insert(0, silence)
         return silence
@@ -169,10 +179,29 @@ class AlertManager:
         found = next((s for s in self.silences if s.id == silence_id), None)
         if found is None:
             return None
+        self._shared_writes += 1
         found.ends_at = min(found.ends_at, time.time())
         found.starts_at = min(found.starts_at, found.ends_at)
         await asyncio.to_thread(self.store.save_silence, found)
         return found
+
+    async def read_shared(self) -> None:
+        """Take the silences and acknowledgements other replicas stored (a replica writing
+        alerts mutes and stops reminders by them too)."""
+        writes = self._shared_writes
+        silences = await asyncio.to_thread(self.store.silences)
+        acked, _ = await asyncio.to_thread(
+            lambda: self.store.alerts(state="acknowledged", limit=10_000)
+        )
+        if writes != self._shared_writes:  # changed here meanwhile: the next read
+            return
+        self.silences = silences
+        by_id = {a.id: a for a in acked}
+        for live in self.engine.open.values():
+            stored = by_id.get(live.id) if live.id is not None else None
+            if stored is not None and live.acknowledged_at is None:
+                live.acknowledged_at = stored.acknowledged_at
+                live.acknowledged_by, live.ack_comment = stored.acknowledged_by, stored.ack_comment
 
     def muted_by(self, event: AlertEvent) -> str | None:
         if event.silenced_by is not None:
@@ -267,8 +296,9 @@ class AlertManager:
                 read_at = time.monotonic()
                 try:
                     await self.read_maintenance()
-                except Exception as exc:  # keep the windows it has; read again later
-                    log.error("reading maintenance windows failed: %s", type(exc).__name__)
+                    await self.read_shared()
+                except Exception as exc:  # keep what it has; read again later
+                    log.error("reading shared alert state failed: %s", type(exc).__name__)
             self.tick()
 
     # -- state and outbox, in one transaction ----------------------------------------------------
