@@ -8,6 +8,7 @@ that checks everything three times.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -509,3 +510,31 @@ async def test_alerts_not_sent_while_no_replica_was_in_charge_are_sent_by_the_ne
     batches = [manager._queue.get_nowait() for _ in range(manager._queue.qsize())]
     queued = [event.alert.key for batch in batches for event in batch or []]
     assert queued == ["down:slack"]  # zoom's was older than the hold: its sender had it
+
+
+async def test_a_replica_leaves_notifications_for_notifiers_it_lacks_to_the_replicas_that_have_them() -> (
+    None
+):
+    """During a rolling deploy that adds a notifier, an older replica must not drop (as "no
+    longer configured") what a newer one would send; alone, it drops them."""
+    from atom_health.alerting.manager import AlertManager
+    from atom_health.catalog import build_catalog
+    from atom_health.config import AlertingSettings
+    from atom_health.model.alerts import Alert, AlertChange, AlertEvent, Notification
+    from atom_health.store import MemoryStore
+
+    for shares_outbox, expected in ((True, "pending"), (False, "dropped")):
+        store = MemoryStore()
+        at = time.time()
+        alert = Alert("down:zoom", "down", ["zoom"], "critical", "own", "zoom", "", at)  # type: ignore[arg-type]
+        event = AlertEvent(alert, "opened", at, idempotency_key="k")
+        outbox = [Notification(0, "pagerduty", "opened", "k", "", at, at)]
+        store.commit_alert_change(AlertChange([(event, outbox)]), 100)
+        manager = AlertManager(AlertingSettings(), build_catalog(Settings(), {}), store, {},
+                               notifiers=[])  # fmt: skip
+        manager.shares_outbox = shares_outbox
+        await manager._dispatch_due()
+        if manager._inflight:
+            await asyncio.gather(*manager._inflight.values())
+        (row,), _ = store.notifications()
+        assert row.state == expected, shares_outbox

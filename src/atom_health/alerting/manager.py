@@ -393,6 +393,8 @@ class AlertManager:
             assert notification.id is not None
             if notification.id in self._inflight or notification.id in self._done_since_read:
                 continue  # in flight, or attempted after this read: its row here is stale
+            if self.shares_outbox and notification.notifier not in self._by_name:
+                continue  # a replica configured with that notifier sends it (a rolling deploy)
             claimed_elsewhere = notification.claimed_by not in (None, self.owner)
             if claimed_elsewhere and (notification.claimed_until or 0) >= now:
                 next_due = min(next_due, notification.claimed_until or now)
