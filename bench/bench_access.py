@@ -77,7 +77,7 @@ def interleaved_medians_us(clients: list[httpx.Client], headers: dict[str, str])
 async def middleware_cost_us(calls: int = 20_000) -> tuple[float, float]:
     """Per call: a do-nothing ASGI route alone, and behind the access middleware."""
     audit_to_a_file()
-    access = Access.build(GUARDED, {"ATOM_HEALTH_READ_KEY": KEY}, MemoryStore())
+    access = Access.build(GUARDED, {"ATOM_HEALTH_READ_KEY": KEY}, MemoryStore(), b"bench-key")
 
     async def route(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})

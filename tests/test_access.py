@@ -403,3 +403,50 @@ def test_the_alerts_cli_passes_its_key_and_only_an_admin_key_silences(
     for result in (anonymous, reader, made, listed, refused, ended):
         assert READ_KEY not in result.output
         assert ADMIN_KEY not in result.output
+
+
+def test_a_dashboard_session_holds_on_every_replica_sharing_the_installation_key(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    """Behind a load balancer the browser's next request reaches another replica (or the
+    same one restarted): the session must hold there; with another installation key, not."""
+    env = {**os.environ, **simulator.environment(), **KEYS}
+    shared = {**KEYED_CONFIG, "fingerprint_key": "fleet-installation-key-0123456789"}
+    other = {**KEYED_CONFIG, "fingerprint_key": "another-installation-key-987654321"}
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    with (
+        served(tmp_path / "a", env, shared) as a,
+        served(tmp_path / "b", env, shared) as b,
+        served(tmp_path / "c", env, other) as c,
+    ):
+        signed = httpx.post(f"{a.url}/api/session", json={"key": READ_KEY})
+        assert signed.status_code == 200
+        cookie = {"Cookie": f"atom_health_session={signed.cookies['atom_health_session']}"}
+        for replica, expected in ((a, 200), (b, 200), (c, 401)):
+            answer = httpx.get(f"{replica.url}/api/integrations/config", headers=cookie)
+            assert answer.status_code == expected, replica.url
+        assert httpx.get(f"{b.url}/api/session", headers=cookie).json()["name"] == "env-read"
+
+
+def test_a_session_token_is_refused_when_forged_expired_or_its_key_is_gone() -> None:
+    from atom_health.config.security import ApiKey, Role, key_digest
+    from atom_health.web.auth import KeyRing, Principal, SessionStore
+
+    ring = KeyRing([ApiKey("ops", Role.admin, key_digest(ADMIN_KEY))])
+    store = SessionStore(3600, b"installation-key", ring)
+    token = store.open(Principal("ops", Role.admin))
+    assert store.lookup(token) == Principal("ops", Role.admin)
+    assert ADMIN_KEY not in token
+    body, _, signature = token.rpartition(".")
+    expires, name, nonce = body.split(".")
+    assert store.lookup(f"{int(expires) + 86400}.{name}.{nonce}.{signature}") is None  # longer
+    assert store.lookup(f"{body}.{signature[:-2]}AA") is None  # another signature
+    assert SessionStore(3600, b"another-key", ring).lookup(token) is None
+    assert SessionStore(3600, b"installation-key", KeyRing([])).lookup(token) is None  # key gone
+    expired = SessionStore(-1, b"installation-key", ring)
+    assert expired.lookup(expired.open(Principal("ops", Role.admin))) is None
+    store.close(token)  # signed out: refused here
+    assert store.lookup(token) is None
+    for junk in ("", "a.b.c", "a.b.c.d", "x" * 600, "1.!!.n.s"):
+        assert store.lookup(junk) is None

@@ -111,11 +111,13 @@ class Access:
         security: SecuritySettings,
         environ: Mapping[str, str],
         store: Store,
+        installation_key: bytes,
         redis_url: str | None = None,
     ) -> Access:
+        keys = KeyRing(configured_keys(security, environ))
         return cls(
-            keys=KeyRing(configured_keys(security, environ)),
-            sessions=SessionStore(security.session_hours * 3600),
+            keys=keys,
+            sessions=SessionStore(security.session_hours * 3600, installation_key, keys),
             policy=AccessPolicy(security.metrics_public, security.refresh_role),
             limiter=limiter_for(security.rate_limit, security.rate_limit_storage, redis_url),
             audit=AuditTrail(store, log_lines=security.audit_log),

@@ -65,7 +65,13 @@ _TAGS = [
 def create_app(system: SystemParts) -> FastAPI:
     """The app serving a system's parts; it starts and stops them with its lifespan."""
 
-    access = Access.build(system.settings.security, system.environ, system.store, system.redis_url)
+    access = Access.build(
+        system.settings.security,
+        system.environ,
+        system.store,
+        system.monitor.fingerprint_key,  # the installation key: replicas share it
+        system.redis_url,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -2,12 +2,13 @@
 
 A presented key is hashed once and compared with every configured key's hash in constant
 time, without stopping at a match, so timing says nothing about which keys exist. A
-session is a random token held in an HttpOnly, SameSite=Strict cookie; the server keeps
-only its hash, with the signed-in key's name and role.
+session is a token signed by the server (see :class:`SessionStore`), held in an HttpOnly,
+SameSite=Strict cookie; it names the key, never holds it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -50,41 +51,61 @@ class KeyRing:
                 found = candidate
         return None if found is None else Principal(found.name, found.role)
 
-
-@dataclass(slots=True)
-class _Session:
-    principal: Principal
-    expires: float
+    def named(self, name: str) -> Principal | None:
+        """The key by this name, as it is configured now."""
+        found = next((k for k in self._keys if k.name == name), None)
+        return None if found is None else Principal(found.name, found.role)
 
 
 class SessionStore:
-    """Signed-in dashboards, in memory (a restart signs everyone out)."""
+    """Signed-in dashboards: a session is a token the server signed (HMAC-SHA256 with a key
+    derived from the installation key), naming the signed-in key and its expiry. Replicas
+    sharing the installation key (``fingerprint_key``) accept each other's sessions, and
+    restarts keep them. The role is read from the key ring at each request: a key removed
+    from the configuration ends its sessions. Signing out forgets the token on this process
+    (and the browser drops the cookie)."""
 
-    def __init__(self, lifetime_seconds: float) -> None:
+    def __init__(self, lifetime_seconds: float, installation_key: bytes, keys: KeyRing) -> None:
         self.lifetime_seconds = lifetime_seconds
-        self._sessions: OrderedDict[bytes, _Session] = OrderedDict()
+        self._secret = hmac.new(installation_key, b"atom-health dashboard sessions", "sha256")
+        self._keys = keys
+        self._closed: OrderedDict[bytes, float] = OrderedDict()  # token hash -> its expiry
 
     def open(self, principal: Principal) -> str:
-        token = secrets.token_urlsafe(32)
-        self._sessions[_hash(token)] = _Session(principal, time.monotonic() + self.lifetime_seconds)
-        while len(self._sessions) > MAX_SESSIONS:
-            self._sessions.popitem(last=False)
-        return token
+        expires = int(time.time() + self.lifetime_seconds)
+        name = base64.urlsafe_b64encode(principal.name.encode()).decode().rstrip("=")
+        body = f"{expires}.{name}.{secrets.token_urlsafe(16)}"
+        return f"{body}.{self._sign(body)}"
 
     def lookup(self, token: str) -> Principal | None:
-        if not token or len(token) > MAX_KEY_LENGTH:
+        if not token or len(token) > MAX_KEY_LENGTH or token.count(".") != 3:
             return None
-        key = _hash(token)
-        session = self._sessions.get(key)
-        if session is None:
+        body, _, signature = token.rpartition(".")
+        if not hmac.compare_digest(signature, self._sign(body)):
             return None
-        if time.monotonic() >= session.expires:
-            del self._sessions[key]
+        expires, name, _ = body.split(".")
+        if not expires.isdigit() or int(expires) <= time.time() or _hash(token) in self._closed:
             return None
-        return session.principal
+        try:
+            key_name = base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode()
+        except ValueError:
+            return None
+        return self._keys.named(key_name)
 
     def close(self, token: str) -> None:
-        self._sessions.pop(_hash(token), None)
+        if self.lookup(token) is None:
+            return
+        now = time.time()
+        while self._closed and next(iter(self._closed.values())) <= now:  # expired anyway
+            self._closed.popitem(last=False)
+        self._closed[_hash(token)] = int(token.split(".", 1)[0])
+        while len(self._closed) > MAX_SESSIONS:
+            self._closed.popitem(last=False)
+
+    def _sign(self, body: str) -> str:
+        mac = self._secret.copy()
+        mac.update(body.encode())
+        return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
 
 
 def _hash(token: str) -> bytes:
