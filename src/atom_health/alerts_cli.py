@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-URL_ENV_VAR = "ATOM_HEALTH_URL"
-API_KEY_ENV_VAR = "ATOM_HEALTH_API_KEY"
+from atom_health.config.environment import API_KEY_ENV_VAR, URL_ENV_VAR
+
 EXIT_USAGE = 2
 
 alerts_app = typer.Typer(

@@ -37,7 +37,12 @@ from atom_health.config import (
     load_settings,
     read_environment,
 )
-from atom_health.config.environment import ADMIN_KEY_ENV_VAR, READ_KEY_ENV_VAR
+from atom_health.config.environment import (
+    ADMIN_KEY_ENV_VAR,
+    API_KEY_ENV_VAR,
+    READ_KEY_ENV_VAR,
+    URL_ENV_VAR,
+)
 from atom_health.model.results import ConfigurationReport, Overview, Status
 from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 
@@ -47,7 +52,6 @@ if TYPE_CHECKING:
     from atom_health.system import HealthSystem
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_ERROR, EXIT_CANNOT_START, EXIT_UNREACHABLE = range(6)
-API_KEY_ENV_VAR = "ATOM_HEALTH_API_KEY"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 
 app = typer.Typer(
@@ -634,7 +638,7 @@ def healthcheck(
         str,
         typer.Option(
             metavar="URL",
-            envvar="ATOM_HEALTH_URL",
+            envvar=URL_ENV_VAR,
             show_envvar=True,
             help="The server to ask.",
         ),

@@ -14,6 +14,8 @@ import httpx
 import typer
 from rich.console import Console
 
+from atom_health.config.environment import API_KEY_ENV_VAR, URL_ENV_VAR
+
 EXIT_REFUSED = 2
 
 manage_app = typer.Typer(
@@ -25,11 +27,11 @@ err = Console(stderr=True)
 
 Url = Annotated[
     str,
-    typer.Option(envvar="ATOM_HEALTH_URL", help="The running server, e.g. http://127.0.0.1:8000"),
+    typer.Option(envvar=URL_ENV_VAR, help="The running server, e.g. http://127.0.0.1:8000"),
 ]
 ApiKey = Annotated[
     str | None,
-    typer.Option(envvar="ATOM_HEALTH_API_KEY", help="An admin API key.", show_envvar=True),
+    typer.Option(envvar=API_KEY_ENV_VAR, help="An admin API key.", show_envvar=True),
 ]
 
 

@@ -25,6 +25,9 @@ from atom_health.model.errors import ConfigError
 ENV_PREFIX = "ATOM_HEALTH_"
 READ_KEY_ENV_VAR = ENV_PREFIX + "READ_KEY"
 ADMIN_KEY_ENV_VAR = ENV_PREFIX + "ADMIN_KEY"
+# Read by the CLI's client commands (typer options): the server to ask, and the key to send.
+URL_ENV_VAR = ENV_PREFIX + "URL"
+API_KEY_ENV_VAR = ENV_PREFIX + "API_KEY"
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 
 
