@@ -450,3 +450,22 @@ def test_a_session_token_is_refused_when_forged_expired_or_its_key_is_gone() -> 
     assert store.lookup(token) is None
     for junk in ("", "a.b.c", "a.b.c.d", "x" * 600, "1.!!.n.s"):
         assert store.lookup(junk) is None
+
+
+def test_a_rejected_value_is_never_echoed_in_a_422(keyed: Served) -> None:
+    """A key pasted into the wrong field (or a body field too long) is refused with where
+    and why, never with the value itself."""
+    pasted = ADMIN_KEY * 20  # longer than any key may be
+    refused = httpx.post(f"{keyed.url}/api/session", json={"key": pasted})
+    assert refused.status_code == 422
+    (error,) = refused.json()["detail"]
+    assert error["loc"] == ["body", "key"]
+    assert "at most" in error["msg"]
+    assert ADMIN_KEY not in refused.text
+    odd = httpx.post(
+        f"{keyed.url}/api/alerts/silences",
+        json={"integrations": ["zoom"], "duration": ADMIN_KEY, "created_by": "x", "comment": ""},
+        headers=bearer(ADMIN_KEY),
+    )
+    assert odd.status_code == 422
+    assert ADMIN_KEY not in odd.text
