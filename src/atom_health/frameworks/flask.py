@@ -40,8 +40,8 @@ from atom_health.web.hardening import SECURITY_HEADERS
 T = TypeVar("T")
 EXTENSION = "atom_health"
 # Hop-by-hop and framing headers: each server sets its own. Every other header passes, both
-# ways: keys, session cookies, Origin and Host reach access control; ETags, gzip and the
-# security headers reach the browser.
+# ways: keys, session cookies, Origin and Host reach access control; ETags and the security
+# headers reach the browser.
 _NOT_PASSED = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive",
                          "upgrade", "te", "trailer", "date", "server"})  # fmt: skip
 # Compression is the WSGI server's business: the app is asked for plain bodies.
