@@ -233,3 +233,27 @@ def test_hourly_counts_group_by_hour_and_match_across_rollups(backend: Store) ->
     assert raw["slack"][T0].degraded == 1
     assert raw["github"] == {}
     assert after == before == {"zoom": raw["zoom"], "slack": raw["slack"]}
+
+
+def test_processes_opening_a_new_sqlite_database_together_migrate_it_once(tmp_path: Path) -> None:
+    """Two replicas (or ``serve`` and ``system``) starting at once on a new SQLite file: each
+    waits for the other's migration instead of failing on a table it just created."""
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    start = threading.Barrier(4)
+    errors: list[str] = []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            SqlStore(url).close()
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

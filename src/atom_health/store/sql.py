@@ -89,8 +89,11 @@ def migrate(engine: Engine) -> None:
         "script_location", str(resources.files("atom_health.store").joinpath("migrations"))
     )
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":  # replicas starting together: one at a time
+        # Processes starting together on one database migrate it one at a time.
+        if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+        elif connection.dialect.name == "sqlite":  # the write lock first (waits busy_timeout)
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
