@@ -213,6 +213,9 @@ def test_replicas_racing_on_one_change_write_it_once(backend: Store) -> None:  #
     assert backend.alerts(state="open")[1] == 1
     assert [n.action for n in backend.pending_notifications(100)] == ["opened"] * 2  # 2 notifiers
     first = backend.alerts(state="open")[0][0]
+    again = down("zoom", T, id=first.id)  # the same "opened" written again (a retried batch)
+    commit(backend, AlertEvent(again, "opened", T, idempotency_key="opened-again"))
+    assert len(backend.pending_notifications(100)) == 2
 
     reminded = down("zoom", T, last_sent_at=T + 600, id=first.id)
     commit(backend, AlertEvent(reminded, "reminder", T + 600, idempotency_key="r1"))

@@ -83,8 +83,8 @@ class MemoryStore(Store):
                 alert.id = len(self._alerts) + 1
                 self._alerts[alert.id] = alert.snapshot()
                 return True
-            if event.action == "opened":
-                return False
+        if event.action == "opened":  # it is open already (under this id)
+            return False
         known = self._alerts.get(alert.id)
         if known is not None and not self._not_yet_written(known, event):
             return False
