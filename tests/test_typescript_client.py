@@ -4,10 +4,13 @@ or the npm registry's toolchain; dependencies from the npm registry, pinned by t
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,11 +31,17 @@ def npm() -> str:
     """npm, with the client's dependencies installed from its lock file."""
     ensure_package(lambda: _which("node"), "nodejs")
     found = str(ensure_package(lambda: _which("npm"), "npm"))
-    if not (CLIENT / "node_modules" / ".package-lock.json").exists():
-        subprocess.run(
-            [found, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=CLIENT, check=True, capture_output=True, timeout=600,
-        )  # fmt: skip
+    digest = hashlib.sha256(str(CLIENT).encode()).hexdigest()[:12]
+    lock = Path(tempfile.gettempdir()) / f"atom-health-npm-{digest}.lock"
+    with lock.open("w") as held:  # xdist workers: one installs, the others wait for it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not (CLIENT / "node_modules" / ".package-lock.json").exists():
+            installed = subprocess.run(
+                [found, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=CLIENT, capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            if installed.returncode != 0:
+                pytest.fail(f"npm ci failed ({installed.returncode}):\n{installed.stderr[-3000:]}")
     return found
 
 
