@@ -106,9 +106,10 @@ class AlertManager:
         # send each notification. Alone, a claim left at start is a killed predecessor's.
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.shares_outbox = False
-        self._shared_writes = 0  # silences and acknowledgements written here
+        # Silences, acknowledgements and maintenance windows written here: a read of what
+        # other replicas wrote that began before such a write is stale.
+        self._shared_writes = 0
         self.on_maintenance_change: Callable[[], None] | None = None  # another replica's
-        self._maintenance_writes = 0  # a read begun before a write here is stale
 
     # -- inputs (called in the event loop) ---------------------------------------------------
 
@@ -159,7 +160,9 @@ class AlertManager:
             stored = await asyncio.to_thread(self.store.alert, alert_id)
             if stored is None or stored.resolved_at is not None:
                 raise AlertNotOpenError(alert_id)
-            live = self.engine.open.get(stored.key, stored)
+            live = self.engine.open.get(stored.key)
+            if live is None or live.id not in (None, alert_id):  # not the alert asked about
+                live = stored
             live.id = alert_id
         live.acknowledged_at, live.acknowledged_by, live.ack_comment = time.time(), by, comment
         self._shared_writes += 1
@@ -186,8 +189,9 @@ class AlertManager:
         return found
 
     async def read_shared(self) -> None:
-        """Take the silences and acknowledgements other replicas stored (a replica writing
-        alerts mutes and stops reminders by them too)."""
+        """Take the maintenance windows, silences and acknowledgements other replicas stored
+        (a replica writing alerts mutes and stops reminders by them too)."""
+        await self.read_maintenance()
         writes = self._shared_writes
         silences = await asyncio.to_thread(self.store.silences)
         acked, _ = await asyncio.to_thread(
@@ -217,7 +221,7 @@ class AlertManager:
         """Keep a window in the store and apply it now; returns its id."""
         kept = MaintenanceWindow.model_validate_json(window.model_dump_json())  # as read back
         window_id = await asyncio.to_thread(self.store.add_maintenance, kept, time.time())
-        self._maintenance_writes += 1
+        self._shared_writes += 1
         key = f"{RUNTIME_WINDOW}{window_id}"
         self.engine.runtime_maintenance[key] = kept
         return key
@@ -228,21 +232,21 @@ class AlertManager:
         if not key.startswith(RUNTIME_WINDOW) or not number.isdigit():
             return False
         deleted = await asyncio.to_thread(self.store.delete_maintenance, int(number))
-        self._maintenance_writes += 1
+        self._shared_writes += 1
         applied = self.engine.runtime_maintenance.pop(key, None) is not None
         return deleted or applied
 
     async def read_maintenance(self, *, prune: bool = False) -> None:
         """Apply the stored windows (other replicas add and delete them too); ``prune``
         deletes one-off windows already over."""
-        writes = self._maintenance_writes
+        writes = self._shared_writes
         stored = await asyncio.to_thread(self.store.maintenance_windows)
         if prune:
             now = time.time()
             for window_id in [i for i, w in stored.items() if window_over(w, now)]:
                 await asyncio.to_thread(self.store.delete_maintenance, window_id)
                 del stored[window_id]
-        if writes != self._maintenance_writes:  # changed here meanwhile: the next read
+        if writes != self._shared_writes:  # changed here meanwhile: the next read
             return
         windows = {f"{RUNTIME_WINDOW}{i}": w for i, w in stored.items()}
         if windows != self.engine.runtime_maintenance:
@@ -295,7 +299,6 @@ class AlertManager:
             if time.monotonic() - read_at >= MAINTENANCE_READ_SECONDS:
                 read_at = time.monotonic()
                 try:
-                    await self.read_maintenance()
                     await self.read_shared()
                 except Exception as exc:  # keep what it has; read again later
                     log.error("reading shared alert state failed: %s", type(exc).__name__)
