@@ -1,6 +1,8 @@
-"""What each middleware layer costs per request, in process (no sockets): the cached overview
-and the configuration report through the whole app, then with each of the app's own layers
-left out in turn; the difference is that layer's cost.
+"""What each layer of the app's edge costs per request, in process (no sockets): the cached
+overview, one integration's health and the configuration report through the whole app
+(audit lines on, gathered as ``serve`` gathers them), then with each layer of the edge
+(hardening, access control with rate limit and audit, answers) left out in turn; the
+difference is that layer's cost.
 
 A bare Starlette route called the same way is the floor.
 """
@@ -8,19 +10,23 @@ A bare Starlette route called the same way is the floor.
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from typing import Any
 
-from fastapi import FastAPI
-from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message
 
 from atom_health.config import Settings
 from atom_health.simulator import Simulator
 from atom_health.system import HealthSystem
+from atom_health.web.access import AccessMiddleware
+from atom_health.web.answer_middleware import AnswerMiddleware
+from atom_health.web.app import HealthApp
+from atom_health.web.hardening import HardeningMiddleware
 from bench.baseline_app import app as bare_app
 
-PATHS = ("/api/integrations/health", "/api/integrations/config")
+PATHS = ("/api/integrations/health", "/api/stripe/health", "/api/integrations/config")
+LAYERS = (HardeningMiddleware, AccessMiddleware, AnswerMiddleware)
 CALLS = 3000
 
 
@@ -55,14 +61,18 @@ async def per_request_us(app: ASGIApp, path: str) -> float:
     return best * 1e6
 
 
-def without(app: FastAPI, layer: Middleware | None) -> FastAPI:
-    """The same app with one of its layers left out (the stack is rebuilt on next call)."""
-    app.user_middleware = [m for m in ORIGINAL[id(app)] if m is not layer]
-    app.middleware_stack = None
-    return app
-
-
-ORIGINAL: dict[int, list[Middleware]] = {}
+def without(edge: ASGIApp, layer: type | None) -> ASGIApp:
+    """The edge with one of its layers left out (each other layer copied, relinked)."""
+    layers = []
+    while isinstance(edge, LAYERS):
+        layers.append(edge)
+        edge = edge.app
+    for outer in reversed(layers):
+        if type(outer) is not layer:
+            outer = copy.copy(outer)
+            outer.app = edge
+            edge = outer
+    return edge
 
 
 async def measure(environ: dict[str, str]) -> None:
@@ -74,23 +84,28 @@ async def measure(environ: dict[str, str]) -> None:
     )  # fmt: skip
     system = HealthSystem(settings, environ)
     app = system.web_app()
-    ORIGINAL[id(app)] = list(app.user_middleware)
+    assert isinstance(app, HealthApp)
+    gathered: list[str] = []
+    app.state.access.audit.write_lines_to(gathered.append)  # as serve gathers them
     await system.start()
     try:
         await system.monitor.overview(refresh=True)
         floor = await per_request_us(bare_app, "/config")
         print(f"In-process cost per request (best of 5 x {CALLS:,}); bare Starlette route "
               f"{floor:.1f} µs")  # fmt: skip
+        whole_stack = app.middleware_stack = app.build_middleware_stack()
         for path in PATHS:
-            whole = await per_request_us(without(app, None), path)
+            app.middleware_stack = whole_stack
+            whole = await per_request_us(app, path)
             print(f"\n  {path}: whole app {whole:.1f} µs ({whole / floor:.2f}x the bare route)")
-            for layer in ORIGINAL[id(app)]:
-                name = getattr(layer.cls, "__name__", str(layer.cls))
-                rest = await per_request_us(without(app, layer), path)
+            for layer in LAYERS:
+                app.middleware_stack = without(whole_stack, layer)
+                rest = await per_request_us(app, path)
                 cost = whole - rest
                 effect = f"costs {cost:7.1f} µs" if cost >= 0 else f"saves {-cost:7.1f} µs"
-                print(f"    {name:32s} {effect}")
-            without(app, None)
+                print(f"    {layer.__name__:32s} {effect}")
+            gathered.clear()
+        app.middleware_stack = whole_stack
     finally:
         await system.stop()
 

@@ -233,7 +233,7 @@ def test_request_heads_are_bounded_in_size_count_and_time(keyed: Served) -> None
     # A head that never completes is dropped after header_timeout_seconds (1 s here).
     started = time.monotonic()
     assert raw_exchange(keyed.url, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ") == b""
-    assert time.monotonic() - started < 15
+    assert 0.9 < time.monotonic() - started < 8
 
 
 def test_request_bodies_are_capped(keyed: Served) -> None:

@@ -28,7 +28,7 @@ import aiohttp
 
 from atom_health._version import __version__
 from atom_health.catalog import Catalog, Integration, build_catalog
-from atom_health.checks.configuration import check_configuration, read_env
+from atom_health.checks.configuration import check_configuration, signature
 from atom_health.checks.probe import LiveProber
 from atom_health.checks.service_parts import service_parts
 from atom_health.checks.vendor_status import VendorStatusReader
@@ -99,11 +99,11 @@ class UnknownIntegrationError(LookupError):
 @dataclass
 class _Cached:
     expires: float
-    fingerprint: str
+    fingerprint: int | None  # of the integration's variables; None never matches
     result: ServiceHealth
     checked: float  # time.monotonic() when the result was made
 
-    def is_fresh(self, fingerprint: str) -> bool:
+    def is_fresh(self, fingerprint: int) -> bool:
         return self.fingerprint == fingerprint and time.monotonic() < self.expires
 
 
@@ -285,7 +285,7 @@ class HealthMonitor:
         self,
         integration: Integration,
         configuration: ConfigurationCheck,
-        fingerprint: str,
+        fingerprint: int,
         refresh: bool,
         scheduled: bool = False,
     ) -> asyncio.Task[ServiceHealth]:
@@ -303,7 +303,7 @@ class HealthMonitor:
         self,
         integration: Integration,
         configuration: ConfigurationCheck,
-        fingerprint: str,
+        fingerprint: int,
         refresh: bool,
         scheduled: bool = False,
     ) -> ServiceHealth:
@@ -340,7 +340,7 @@ class HealthMonitor:
         same = result.checks.configuration.present_env_vars == (
             self.configuration(integration).present_env_vars
         )
-        fingerprint = self._fingerprint(integration) if same else ""
+        fingerprint = self._fingerprint(integration) if same else None
         age = max(0.0, (utc_now() - result.timestamp).total_seconds())
         checked = time.monotonic() - age
         ttl = self.settings.cache_ttl_seconds
@@ -351,7 +351,7 @@ class HealthMonitor:
         self,
         integration: Integration,
         configuration: ConfigurationCheck,
-        fingerprint: str,
+        fingerprint: int,
         refresh: bool,
     ) -> ServiceHealth:
         attributes = {
@@ -407,10 +407,9 @@ class HealthMonitor:
             vendor = await reader.read(integration, fresh=True)
         return api_access, vendor
 
-    def _fingerprint(self, integration: Integration) -> str:
+    def _fingerprint(self, integration: Integration) -> int:
         """Changes whenever any of the integration's variables does; holds no value itself."""
-        names = (*integration.required_env, *integration.optional_env)
-        return str(hash(tuple(read_env(self.environ, names))))  # cheap: answers ask per request
+        return signature(self.environ, (*integration.required_env, *integration.optional_env))
 
     def _result(
         self,

@@ -6,6 +6,7 @@ read only to test for emptiness and never leave this function.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping
 
@@ -26,6 +27,21 @@ def read_env(environ: Mapping[str, str], names: Iterable[str]) -> list[str | Non
         return [environ.get(name) for name in names]
     encode, decode = os.environ.encodekey, os.environ.decodevalue
     return [None if (v := data.get(encode(name))) is None else decode(v) for name in names]
+
+
+def signature(environ: Mapping[str, str], names: tuple[str, ...]) -> int:
+    """A number that changes whenever any of ``names`` is set, cleared or changed (it holds
+    no value). Cached answers ask for it on every request, so for the process environment
+    it compares the stored bytes, without decoding them."""
+    data = getattr(environ, "_data", None) if isinstance(environ, os._Environ) else None
+    if data is None:
+        return hash(tuple(environ.get(name) for name in names))
+    return hash(tuple(map(data.get, _encoded(names))))
+
+
+@functools.lru_cache(maxsize=512)
+def _encoded(names: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(os.environ.encodekey(name) for name in names)  # type: ignore[misc]
 
 
 def is_set(environ: Mapping[str, str], name: str) -> bool:

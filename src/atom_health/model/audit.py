@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
 
-@dataclass(frozen=True)
-class AuditRecord:
-    """One API request, as the audit log line and the stored admin action hold it."""
+class AuditRecord(NamedTuple):
+    """One API request, as the audit log line and the stored admin action hold it (a tuple:
+    one is made for every API request, and a tuple costs a third of a frozen dataclass)."""
 
     at: float  # Unix time
     key: str  # the key's name, or "anonymous"

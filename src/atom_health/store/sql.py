@@ -724,7 +724,7 @@ class SqlStore(Store):
                 connection.execute(insert(table).values(key=key, value=value))
 
     def add_audit(self, record: AuditRecord) -> None:
-        row = dataclasses.asdict(record)
+        row = record._asdict()
         row["key_name"] = row.pop("key")
         with self.engine.begin() as connection:
             connection.execute(insert(schema.audit_actions).values(**row))

@@ -3,7 +3,7 @@ routing; a GET of one integration's health with only ``check_api`` / ``refresh``
 engine directly (the probe path: every ``?refresh=true``); every other request, and every
 answer not known yet, goes on to the app.
 
-It must stay the innermost middleware (added first in :func:`atom_health.web.app.create_app`),
+It must stay the innermost layer of the app's edge (:class:`atom_health.web.app.HealthApp`),
 so that whatever the outer layers do (access control, rate limits, audit) applies to it too.
 """
 

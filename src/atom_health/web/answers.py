@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import Scope, Send
 
-from atom_health.checks.configuration import read_env
+from atom_health.checks.configuration import signature
 from atom_health.history.recent import with_recent_history
 from atom_health.history.rollups import HOUR
 from atom_health.model.results import ServiceHealth
@@ -153,7 +153,7 @@ class Answers:
         self._dashboard_inputs: object = None  # what the last dashboard() was built from
         self._overview_until = float("-inf")
         self._rows: dict[str, tuple[object, bytes]] = {}  # each row's JSON
-        self._variables_of: tuple[int, list[str]] = (-1, [])
+        self._variables_of: tuple[int, tuple[str, ...]] = (-1, ())
         self._fixed: dict[str, Callable[[], Answer | None]] = {
             "/api/integrations/config": self.configuration,
             "/api/dashboard": self.dashboard,
@@ -161,11 +161,11 @@ class Answers:
         }
 
     @property
-    def _variables(self) -> list[str]:
+    def _variables(self) -> tuple[str, ...]:
         """Every variable the enabled integrations read (follows the catalog's changes)."""
         catalog = self.monitor.catalog
         if self._variables_of[0] != catalog.version:
-            names = [n for i in catalog for n in (*i.required_env, *i.optional_env)]
+            names = tuple(n for i in catalog for n in (*i.required_env, *i.optional_env))
             self._variables_of = (catalog.version, names)
         return self._variables_of[1]
 
@@ -206,7 +206,7 @@ class Answers:
         While no cached result changed, none expired and the variables are the same, every
         line is what it was: one read of the variables decides (not one per integration).
         """
-        variables = hash(tuple(read_env(self.monitor.environ, self._variables)))
+        variables = signature(self.monitor.environ, self._variables)
         # Each line's age is as of the overview's timestamp (the clock alone changes nothing);
         # its 24 h uptime moves with the hour.
         catalog = self.monitor.catalog.version
@@ -235,7 +235,7 @@ class Answers:
     def configuration(self) -> Answer:
         """The configuration report; it changes only with the variables (their presence and,
         through their fingerprints, their values) or the catalog."""
-        variables = hash(tuple(read_env(self.monitor.environ, self._variables)))
+        variables = signature(self.monitor.environ, self._variables)
         key = (variables, self.monitor.catalog.version)
         if self._configuration is None or self._configuration.key != key:
             body = self.monitor.configuration_report()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from atom_health._version import __version__
 from atom_health.web import openapi
@@ -64,6 +65,30 @@ _TAGS = [
 ]
 
 
+class HealthApp(FastAPI):
+    """FastAPI with an edge in front of its own middleware: every HTTP request first passes
+    the hardened edges, then access control (auth, rate limit, audit), then the known
+    answers, sent from their bytes. Only what is left reaches FastAPI's error handling
+    and router, so a known answer costs only what it must.
+
+    Middleware a host adds with ``add_middleware`` wraps the edge, as it would wrap any
+    FastAPI app, and so sees every request. Errors inside the edge reach the server,
+    which answers 500.
+    """
+
+    edge: Callable[[ASGIApp], ASGIApp]  # the edge around FastAPI's own stack
+
+    def build_middleware_stack(self) -> ASGIApp:
+        added, self.user_middleware = self.user_middleware, []
+        try:
+            stack = self.edge(super().build_middleware_stack())
+        finally:
+            self.user_middleware = added
+        for cls, args, kwargs in reversed(added):
+            stack = cls(stack, *args, **kwargs)
+        return stack
+
+
 def create_app(system: SystemParts) -> FastAPI:
     """The app serving a system's parts; it starts and stops them with its lifespan."""
 
@@ -86,8 +111,11 @@ def create_app(system: SystemParts) -> FastAPI:
             await access.audit.flush()
             await system.stop()
 
-    app = FastAPI(
+    app = HealthApp(
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks look up three global providers on every request
+        # (a third of a cached answer's cost); a host that traces wraps the app instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="atom-health",
         version=__version__,
         description="Can each third-party integration work right now, and if not, why?",
@@ -97,8 +125,6 @@ def create_app(system: SystemParts) -> FastAPI:
     )
     app.state.system = system
     app.state.answers = answers = Answers(system, app.router.routes)
-    # Innermost, so every middleware added after it also applies to the answers it sends.
-    app.add_middleware(AnswerMiddleware, answers=answers)
     add_bridge_routes(app)  # before /api/{service}/health, which would shadow /api/bridge/health
     app.state.access = access
     app.state.running = False
@@ -112,8 +138,10 @@ def create_app(system: SystemParts) -> FastAPI:
     add_manage_routes(app)
     add_api_docs(app)
     document_access(app)
-    app.add_middleware(AccessMiddleware, access=access)
-    app.add_middleware(HardeningMiddleware, security=system.settings.security)  # outermost
+    app.edge = lambda framework: HardeningMiddleware(
+        AccessMiddleware(AnswerMiddleware(framework, answers), access),
+        security=system.settings.security,
+    )
     openapi.install(app)
     app.mount("/assets", StaticFiles(directory=DASHBOARD), name="assets")
 

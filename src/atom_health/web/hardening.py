@@ -63,14 +63,24 @@ class HardeningMiddleware:
         hosts = security.allowed_hosts
         self.any_host = hosts is not None and "*" in hosts
         self.allowed = None if hosts is None else frozenset(host_name(h) for h in hosts)
+        self._verdicts: dict[tuple[bytes | None, bool], bool] = {}  # clients send a few Hosts
 
     def host_allowed(self, scope: Scope, host: bytes | None) -> bool:
         if self.any_host:
             return True
+        server = scope.get("server")
+        loopback = server is not None and is_loopback(str(server[0]))
+        verdict = self._verdicts.get((host, loopback))
+        if verdict is None:
+            verdict = self._decide(host, loopback)
+            if len(self._verdicts) < 256:  # a client may send any number of others
+                self._verdicts[host, loopback] = verdict
+        return verdict
+
+    def _decide(self, host: bytes | None, loopback: bool) -> bool:
         allowed = self.allowed
         if allowed is None:
-            server = scope.get("server")
-            if not server or not is_loopback(str(server[0])):
+            if not loopback:
                 return True
             allowed = LOOPBACK_NAMES
         return host is not None and host_name(host.decode("latin-1")) in allowed

@@ -1,0 +1,157 @@
+"""The serving path's own parts: the audit line built by hand, the server's transport that
+sends a head with its body, and the gathered audit lines written by ``serve`` at a stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, StreamingResponse
+from starlette.routing import Route
+
+from atom_health.config.security import SecuritySettings
+from atom_health.model.audit import AuditRecord
+from atom_health.serving import ThreadedServer, bounded_server_options
+from atom_health.simulator import Simulator
+from atom_health.web.audit import audit_line
+from atom_health.web.hardening import HardeningMiddleware
+from tests.served import served
+
+AWKWARD_PATHS = [
+    "/api/stripe/health",
+    '/api/"quoted"/health',
+    "/api/back\\slash",
+    "/api/tab\tand\x00nul\x1f\x7f",
+    "/api/é/€/\u2028/😀",
+    "/api/%22escaped%22",
+    "",
+]
+
+
+@pytest.mark.parametrize("path", AWKWARD_PATHS)
+def test_an_audit_line_is_one_line_of_json_for_any_path(path: str) -> None:
+    at = 1_764_513_124.279034
+    entry = AuditRecord(at, 'key "x"', None, "::1", "GET", path, 200, 1.614)
+    line = audit_line(entry)
+
+    assert "\n" not in line
+    assert "\r" not in line
+    assert json.loads(line) == {
+        "time": json.loads(line)["time"],
+        "key": 'key "x"',
+        "role": None,
+        "client": "::1",
+        "method": "GET",
+        "path": path,
+        "status": 200,
+        "duration_ms": 1.614,
+    }
+    written = datetime.fromisoformat(json.loads(line)["time"])
+    assert str(written.tzinfo) == "UTC"
+    assert abs(written.timestamp() - at) < 2e-6
+
+
+def test_an_audit_line_at_a_whole_second_keeps_its_fraction() -> None:
+    line = json.loads(audit_line(AuditRecord(1_764_513_124.0, "k", "read", "c", "GET", "/", 1, 0)))
+    assert line["time"] == "2025-11-30T14:32:04.000000+00:00"
+    assert line["role"] == "read"
+    assert line["duration_ms"] == 0.0
+
+
+async def slow_stream(request: Request) -> StreamingResponse:
+    async def chunks() -> AsyncIterator[bytes]:
+        await asyncio.sleep(1.5)
+        yield b"late"
+
+    return StreamingResponse(chunks(), media_type="text/plain")
+
+
+async def small(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("small answer")
+
+
+@pytest.fixture(scope="module")
+def bounded() -> Iterator[ThreadedServer]:
+    """A server with the protocol ``serve`` uses (bounded heads, one write per answer)."""
+    app = Starlette(routes=[Route("/stream", slow_stream), Route("/small", small)])
+    with ThreadedServer(app, **bounded_server_options(SecuritySettings())) as server:
+        yield server
+
+
+def read_until(connection: socket.socket, marker: bytes, seconds: float) -> bytes:
+    connection.settimeout(seconds)
+    received = b""
+    while marker not in received:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def test_a_head_whose_body_comes_later_is_sent_at_once(bounded: ThreadedServer) -> None:
+    """The transport holds a head only until the end of the event loop's turn: a stream's
+    head arrives before its first chunk, which comes 1.5 s later."""
+    with socket.create_connection((bounded.host, bounded.port)) as connection:
+        connection.sendall(b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        started = time.monotonic()
+        head = read_until(connection, b"\r\n\r\n", seconds=5)
+        head_after = time.monotonic() - started
+        rest = read_until(connection, b"late", seconds=5)
+
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"late" not in head
+    assert head_after < 1.0, f"the head waited {head_after:.2f} s for the body"
+    assert b"late" in rest
+
+
+def test_answers_on_a_kept_alive_connection_arrive_whole_and_in_order(
+    bounded: ThreadedServer,
+) -> None:
+    with httpx.Client(base_url=bounded.url) as client:
+        for _ in range(50):
+            answer = client.get("/small")
+            assert (answer.status_code, answer.text) == (200, "small answer")
+        assert client.get("/stream").text == "late"
+        assert client.get("/small").text == "small answer"
+
+
+def test_audit_lines_gathered_at_a_stop_are_written(tmp_path: Path, simulator: Simulator) -> None:
+    """Lines are handed to the writer in batches; a stop (SIGTERM) writes what is left."""
+    env = {**os.environ, **simulator.environment()}
+    with served(tmp_path, env) as server:
+        with httpx.Client(base_url=server.url) as client:
+            for number in range(20):
+                assert client.get(f"/api/audit-probe-{number}").status_code == 404
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(15) == 0
+        lines = [json.loads(line) for line in server.text().splitlines() if '"path":' in line]
+
+    paths = [line["path"] for line in lines]
+    assert paths == [f"/api/audit-probe-{number}" for number in range(20)]
+    assert {line["status"] for line in lines} == {404}
+
+
+def test_host_verdicts_hold_past_the_remembered_few() -> None:
+    """Verdicts are remembered for a few Host values; past that, each is still decided."""
+    hardening = HardeningMiddleware(Starlette(), SecuritySettings())
+    loopback = {"server": ("127.0.0.1", 8000)}
+    elsewhere = {"server": ("10.0.0.5", 8000)}
+    for number in range(300):
+        assert not hardening.host_allowed(loopback, b"rebind-%d.example" % number)
+    assert not hardening.host_allowed(loopback, b"rebind-299.example")
+    assert not hardening.host_allowed(loopback, None)
+    assert hardening.host_allowed(loopback, b"localhost:8000")
+    assert hardening.host_allowed(loopback, b"[::1]:8000")
+    assert hardening.host_allowed(elsewhere, b"rebind-1.example")  # not served on loopback
