@@ -26,7 +26,7 @@ from atom_health.store import MemoryStore
 from atom_health.system import HealthSystem
 from atom_health.web.access import Access, AccessMiddleware
 from atom_health.web.audit import AUDIT_LOGGER
-from bench.common import serving
+from bench.common import edge_without, serving
 
 PATH = "/api/integrations/health"  # the cached overview
 KEY = "bench-Key-0123456789abcdefGHIJ"
@@ -58,7 +58,7 @@ def serve(mode: str, port: int) -> None:
     if guarded:
         audit_to_a_file()
     else:
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not AccessMiddleware]
+        app.middleware_stack = edge_without(app.build_middleware_stack(), AccessMiddleware)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -88,7 +88,8 @@ async def thousand(sim: str) -> None:
 
 async def overhead(sim: str) -> None:
     env = environment(sim)
-    settings = Settings(probes=ProbeSettings(vendor_status=False))
+    # Every check a call: no refresh window answering with the newest result.
+    settings = Settings(probes=ProbeSettings(vendor_status=False), refresh_min_interval_seconds=0)
     url = f"{sim}/stripe/v1/balance"
     header = {"Authorization": basic_auth(env["STRIPE_API_KEY"], "")}
     rounds = 1000

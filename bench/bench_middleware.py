@@ -10,7 +10,6 @@ A bare Starlette route called the same way is the floor.
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from typing import Any
 
@@ -19,14 +18,11 @@ from starlette.types import ASGIApp, Message
 from atom_health.config import Settings
 from atom_health.simulator import Simulator
 from atom_health.system import HealthSystem
-from atom_health.web.access import AccessMiddleware
-from atom_health.web.answer_middleware import AnswerMiddleware
 from atom_health.web.app import HealthApp
-from atom_health.web.hardening import HardeningMiddleware
 from bench.baseline_app import app as bare_app
+from bench.common import EDGE_LAYERS, edge_without
 
 PATHS = ("/api/integrations/health", "/api/stripe/health", "/api/integrations/config")
-LAYERS = (HardeningMiddleware, AccessMiddleware, AnswerMiddleware)
 CALLS = 3000
 
 
@@ -61,20 +57,6 @@ async def per_request_us(app: ASGIApp, path: str) -> float:
     return best * 1e6
 
 
-def without(edge: ASGIApp, layer: type | None) -> ASGIApp:
-    """The edge with one of its layers left out (each other layer copied, relinked)."""
-    layers = []
-    while isinstance(edge, LAYERS):
-        layers.append(edge)
-        edge = edge.app
-    for outer in reversed(layers):
-        if type(outer) is not layer:
-            outer = copy.copy(outer)
-            outer.app = edge
-            edge = outer
-    return edge
-
-
 async def measure(environ: dict[str, str]) -> None:
     settings = Settings.model_validate(
         {"history": {"database_url": "memory://"}, "scheduler": {"enabled": False},
@@ -98,8 +80,8 @@ async def measure(environ: dict[str, str]) -> None:
             app.middleware_stack = whole_stack
             whole = await per_request_us(app, path)
             print(f"\n  {path}: whole app {whole:.1f} µs ({whole / floor:.2f}x the bare route)")
-            for layer in LAYERS:
-                app.middleware_stack = without(whole_stack, layer)
+            for layer in EDGE_LAYERS:
+                app.middleware_stack = edge_without(whole_stack, layer)
                 rest = await per_request_us(app, path)
                 cost = whole - rest
                 effect = f"costs {cost:7.1f} µs" if cost >= 0 else f"saves {-cost:7.1f} µs"

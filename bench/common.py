@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import statistics
 import subprocess
@@ -12,9 +13,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import httpx
+from starlette.types import ASGIApp
 
 from atom_health.model.stats import nearest_rank
 from atom_health.serving import free_port
+from atom_health.web.access import AccessMiddleware
+from atom_health.web.answer_middleware import AnswerMiddleware
+from atom_health.web.hardening import HardeningMiddleware
+
+EDGE_LAYERS = (HardeningMiddleware, AccessMiddleware, AnswerMiddleware)
 
 
 def per_call_seconds(function: Callable[[], object], calls: int, repeats: int = 5) -> float:
@@ -87,3 +94,18 @@ def serving(
 
 
 PYTHON = sys.executable
+
+
+def edge_without(stack: ASGIApp, layer: type | None) -> ASGIApp:
+    """An app's middleware stack (``app.build_middleware_stack()``) with one layer of its
+    edge left out: each other layer is copied and relinked."""
+    layers = []
+    while isinstance(stack, EDGE_LAYERS):
+        layers.append(stack)
+        stack = stack.app
+    for outer in reversed(layers):
+        if type(outer) is not layer:
+            outer = copy.copy(outer)
+            outer.app = stack
+            stack = outer
+    return stack
