@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -114,3 +115,22 @@ def test_spans_are_exported_over_otlp_when_an_endpoint_is_set(simulator: Simulat
     assert b"atom_health.check" in body
     assert b"linear" in body
     assert simulator.environment()["LINEAR_API_KEY"].encode() not in body
+
+
+def test_requests_leave_no_span_with_their_path_or_query(
+    spans: InMemorySpanExporter, api: httpx.Client, configured: dict[str, str]
+) -> None:
+    """With a tracer provider set (a host's), FastAPI's own request spans would hold
+    ``url.path`` and ``url.query``; the app keeps them off: only our spans, which hold
+    neither."""
+    secret = "QuerySecret-0123456789"
+    assert api.get(f"/api/stripe/health?refresh=true&token={secret}").status_code == 200
+    assert api.get(f"/api/no-such-route/{secret}").status_code == 404
+    assert api.get("/api/linear/health", params={"refresh": "true"}).status_code == 200
+
+    finished = spans.get_finished_spans()
+    assert finished, "the checks made no span: the test would prove nothing"
+    assert {span.name for span in finished} <= {"atom_health.check", "atom_health.provider_call"}
+    for span in finished:
+        assert secret not in str(dict(span.attributes or {})) + span.name
+        assert not {"url.path", "url.query"} & set(span.attributes or {})

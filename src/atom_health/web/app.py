@@ -114,7 +114,8 @@ def create_app(system: SystemParts) -> FastAPI:
     app = HealthApp(
         lifespan=lifespan,
         # FastAPI's own OpenTelemetry hooks look up three global providers on every request
-        # (a third of a cached answer's cost); a host that traces wraps the app instead.
+        # (a third of a cached answer's cost), and their spans would hold each request's
+        # path and query, which ours never hold (tests/test_tracing.py).
         telemetry={"tracing": False, "metrics": False, "logs": False},
         title="atom-health",
         version=__version__,
@@ -138,10 +139,13 @@ def create_app(system: SystemParts) -> FastAPI:
     add_manage_routes(app)
     add_api_docs(app)
     document_access(app)
-    app.edge = lambda framework: HardeningMiddleware(
-        AccessMiddleware(AnswerMiddleware(framework, answers), access),
-        security=system.settings.security,
-    )
+
+    def edge(framework: ASGIApp) -> ASGIApp:
+        """Hardened edges, then access control, then the answers kept as bytes."""
+        answered = AnswerMiddleware(framework, answers)
+        return HardeningMiddleware(AccessMiddleware(answered, access), system.settings.security)
+
+    app.edge = edge
     openapi.install(app)
     app.mount("/assets", StaticFiles(directory=DASHBOARD), name="assets")
 
