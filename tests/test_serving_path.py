@@ -26,6 +26,7 @@ from atom_health.serving import ThreadedServer, bounded_server_options
 from atom_health.simulator import Simulator
 from atom_health.web.audit import audit_line
 from atom_health.web.hardening import HardeningMiddleware
+from atom_health.web.rate_limit import PRUNE_FROM, InboundLimiter, LocalWindows
 from tests.served import served
 
 AWKWARD_PATHS = [
@@ -155,3 +156,30 @@ def test_host_verdicts_hold_past_the_remembered_few() -> None:
     assert hardening.host_allowed(loopback, b"localhost:8000")
     assert hardening.host_allowed(loopback, b"[::1]:8000")
     assert hardening.host_allowed(elsewhere, b"rebind-1.example")  # not served on loopback
+
+
+def test_local_windows_count_per_key_and_reopen_when_over() -> None:
+    windows = LocalWindows()
+    assert windows.hit("a", 60, now=1000.0) == (1, 1060.0)
+    assert windows.hit("a", 60, now=1030.0) == (2, 1060.0)
+    assert windows.hit("b", 60, now=1030.0) == (1, 1090.0)
+    assert windows.hit("a", 60, now=1060.0) == (1, 1120.0)  # the first window has ended
+
+
+def test_local_windows_forget_ended_windows_but_keep_open_ones() -> None:
+    windows = LocalWindows()
+    for number in range(PRUNE_FROM):
+        windows.hit(f"gone-{number}", 1, now=0.0)
+    assert len(windows._windows) == PRUNE_FROM
+    windows.hit("open", 60, now=1.5)  # past PRUNE_FROM: the ended windows are dropped
+    assert len(windows._windows) == 1
+    assert windows.hit("open", 60, now=2.0) == (2, 61.5)
+
+
+async def test_the_limiter_refuses_past_the_limit_with_the_wait() -> None:
+    limiter = InboundLimiter("3/minute;5/hour", "memory://")
+    assert [await limiter.check("addr:a") for _ in range(3)] == [None, None, None]
+    wait = await limiter.check("addr:a")
+    assert wait is not None
+    assert 59 <= wait <= 60
+    assert await limiter.check("addr:b") is None  # each client counts alone
