@@ -165,8 +165,10 @@ class AccessMiddleware:
         access = self.access
         method: str = scope["method"]
         path: str = scope["path"]
-        headers = dict(scope["headers"])
-        principal, via_cookie = access.principal(headers)
+        keyed = access.keys.enabled
+        # Without keys nobody is identified; the headers matter only to a state change then.
+        headers = dict(scope["headers"]) if keyed or method not in SAFE_METHODS else {}
+        principal, via_cookie = access.principal(headers) if keyed else (None, False)
         client = scope.get("client")
         address = client[0] if client else "unknown"
         scope.setdefault("state", {})["principal"] = principal
@@ -179,7 +181,9 @@ class AccessMiddleware:
             await send(message)
 
         try:
-            refusal = await self._refusal(method, path, scope, headers, principal, via_cookie)
+            refusal = await self._refusal(
+                method, path, scope, headers, principal, via_cookie, keyed
+            )
             if refusal is None:
                 await self.app(scope, receive, send_and_note)
             else:
@@ -199,7 +203,7 @@ class AccessMiddleware:
                 ),
                 admin_action=unsafe
                 and path != SESSION_PATH
-                and (principal is not None or not access.keys.enabled)
+                and (principal is not None or not keyed)
                 and status not in (401, 429),
             )
 
@@ -211,6 +215,7 @@ class AccessMiddleware:
         headers: Mapping[bytes, bytes],
         principal: Principal | None,
         via_cookie: bool,
+        keyed: bool,
     ) -> tuple[int, Mapping[str, Any], list[tuple[bytes, bytes]]] | None:
         access = self.access
         if access.limiter is not None and path.startswith("/api/"):
@@ -230,7 +235,7 @@ class AccessMiddleware:
             origin_ok = same_origin(headers)
             if origin_ok is False or (origin_ok is None and via_cookie):
                 return 403, CROSS_ORIGIN, []
-        if not access.keys.enabled:
+        if not keyed:
             return None
         needed = access.policy.needs(method, path, scope["query_string"])
         if needed is None:

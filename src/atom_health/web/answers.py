@@ -145,6 +145,7 @@ class Answers:
         self.monitor = system.monitor
         self._routes = routes  # the app's, read at the first request (when all are added)
         self._elsewhere: set[str] | None = None
+        self._names: dict[str, str | None] = {}  # path -> the integration it names
         self.recent = system.recent
         self._services: dict[str, _Memo] = {}
         self._overview: _Memo | None = None
@@ -180,11 +181,16 @@ class Answers:
     def service_named(self, path: str) -> str | None:
         """The integration a per-integration health path names, unless a fixed route of the
         app has that path (fixed routes win over /api/{service}/health in the router)."""
+        try:
+            return self._names[path]  # clients ask for a few paths, over and over
+        except KeyError:
+            pass
         if self._elsewhere is None:
             self._elsewhere = {p for r in self._routes if "{" not in (p := getattr(r, "path", "{"))}
-        if path in self._elsewhere or path in self._fixed:
-            return None
-        return service_in_path(path)
+        name = None if path in self._elsewhere or path in self._fixed else service_in_path(path)
+        if len(self._names) < 1024:  # a client may send any number of others
+            self._names[path] = name
+        return name
 
     def service(self, name: str) -> Answer | None:
         """One integration's cached health, while the engine would serve it from cache."""

@@ -6,13 +6,14 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from atom_health._version import __version__
 from atom_health.web import openapi
@@ -78,6 +79,22 @@ class HealthApp(FastAPI):
 
     edge: Callable[[ASGIApp], ASGIApp]  # the edge around FastAPI's own stack
 
+    def __init__(self, **options: Any) -> None:
+        # FastAPI's own OpenTelemetry hooks look up three global providers on every request
+        # (a third of a cached answer's cost), and their spans would hold each request's
+        # path and query, which ours never hold (tests/test_tracing.py).
+        super().__init__(telemetry={"tracing": False, "metrics": False, "logs": False}, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.root_path:
+            await super().__call__(scope, receive, send)  # lifespan, websockets: FastAPI's
+            return
+        # What FastAPI and Starlette do for a request, its telemetry being off.
+        scope["app"] = self
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        await self.middleware_stack(scope, receive, send)
+
     def build_middleware_stack(self) -> ASGIApp:
         added, self.user_middleware = self.user_middleware, []
         try:
@@ -113,10 +130,6 @@ def create_app(system: SystemParts) -> FastAPI:
 
     app = HealthApp(
         lifespan=lifespan,
-        # FastAPI's own OpenTelemetry hooks look up three global providers on every request
-        # (a third of a cached answer's cost), and their spans would hold each request's
-        # path and query, which ours never hold (tests/test_tracing.py).
-        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="atom-health",
         version=__version__,
         description="Can each third-party integration work right now, and if not, why?",
