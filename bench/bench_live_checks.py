@@ -23,7 +23,6 @@ import yaml
 
 from atom_health.config import ProbeSettings, Settings
 from atom_health.monitor import HealthMonitor
-from atom_health.services.http import basic_auth
 from atom_health.simulator import environment
 from bench.common import PYTHON, serving
 
@@ -90,14 +89,15 @@ async def overhead(sim: str) -> None:
     env = environment(sim)
     # Every check a call: no refresh window answering with the newest result.
     settings = Settings(probes=ProbeSettings(vendor_status=False), refresh_min_interval_seconds=0)
-    url = f"{sim}/stripe/v1/balance"
-    header = {"Authorization": basic_auth(env["STRIPE_API_KEY"], "")}
+    # Notion's check is one request (GET /v1/users/me): the bare request is the same call.
+    url = f"{sim}/notion/v1/users/me"
+    header = {"Authorization": f"Bearer {env['NOTION_TOKEN']}", "Notion-Version": "2022-06-28"}
     rounds = 1000
     async with aiohttp.ClientSession() as session, HealthMonitor.from_settings(settings, env) as m:
         for _ in range(50):
             async with session.get(url, headers=header) as r:
                 await r.read()
-            await m.check("stripe", refresh=True)
+            await m.check("notion", refresh=True)
         bare = []
         ours = []
         for _ in range(rounds):  # interleaved, so both see the same machine
@@ -106,7 +106,7 @@ async def overhead(sim: str) -> None:
                 await r.read()
             bare.append(time.perf_counter() - started)
             started = time.perf_counter()
-            await m.check("stripe", refresh=True)
+            await m.check("notion", refresh=True)
             ours.append(time.perf_counter() - started)
     b, o = statistics.median(bare) * 1e6, statistics.median(ours) * 1e6
     print(f"\nOverhead of a check over a bare aiohttp GET to the same endpoint ({rounds} each)")
