@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from atom_health.catalog import build_catalog
 from atom_health.config import Settings
 from atom_health.model.results import ServiceHealth
 from atom_health.monitor import HealthMonitor
@@ -138,3 +139,25 @@ def test_overview_route_reports_pending_lines_and_ages(
         lambda: not hung_api.get("/api/integrations/health").json()["services"]["jira"]["pending"],
         30,
     )
+
+
+@pytest.mark.parametrize("within", [False, True])
+async def test_an_overview_asked_before_a_reload_answers_for_the_catalog_it_was_asked_on(
+    make_monitor: Callable[..., HealthMonitor], configured: dict[str, str], within: bool
+) -> None:
+    """A reload that removes an integration between the request and its checks' start (its
+    tasks start on the loop's next turn) used to answer 500: Unknown integration."""
+    async with make_monitor() as monitor:
+        asked = asyncio.ensure_future(
+            monitor.overview_within(["zoom", "slack"])
+            if within
+            else monitor.overview(["zoom", "slack"])
+        )
+        await asyncio.sleep(0)  # the overview has chosen its integrations
+        settings = Settings.model_validate({"integrations": {"zoom": {"enabled": False}}})
+        monitor.catalog.replace_with(build_catalog(settings, configured))
+        assert monitor.catalog.get("zoom") is None  # removed, as by a reload
+
+        overview = await asked
+
+    assert sorted(overview.services) == ["slack", "zoom"]

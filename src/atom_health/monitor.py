@@ -246,7 +246,23 @@ class HealthMonitor:
         (stale-while-revalidate). ``scheduled`` (the scheduler's own cadence, which the
         operator sets) ignores the window.
         """
-        integration = self.resolve(name)
+        return await self._check(
+            self.resolve(name),
+            check_api=check_api,
+            refresh=refresh,
+            stale_ok=stale_ok,
+            scheduled=scheduled,
+        )
+
+    async def _check(
+        self,
+        integration: Integration,
+        *,
+        check_api: bool,
+        refresh: bool,
+        stale_ok: bool = False,
+        scheduled: bool = False,
+    ) -> ServiceHealth:
         configuration = self.configuration(integration)
         if not check_api:
             api_access = None if configuration.configured else SKIPPED_NOT_CONFIGURED
@@ -450,10 +466,14 @@ class HealthMonitor:
     async def check_many(
         self, names: Iterable[str] | None = None, *, check_api: bool = True, refresh: bool = False
     ) -> list[ServiceHealth]:
-        """Check several integrations concurrently (all enabled ones when ``names`` is None)."""
-        ids = [i.id for i in self.catalog] if names is None else [self.resolve(n).id for n in names]
-        checks = (self.check(i, check_api=check_api, refresh=refresh) for i in ids)
+        """Check several integrations concurrently (all enabled ones when ``names`` is None),
+        as the catalog is when asked (a reload meanwhile changes the next answer)."""
+        chosen = self._chosen(names)
+        checks = (self._check(i, check_api=check_api, refresh=refresh) for i in chosen)
         return list(await asyncio.gather(*checks))
+
+    def _chosen(self, names: Iterable[str] | None) -> list[Integration]:
+        return list(self.catalog) if names is None else [self.resolve(n) for n in names]
 
     async def check_many_within(
         self,
@@ -468,22 +488,26 @@ class HealthMonitor:
         results are served at once and refreshed behind (stale-while-revalidate), and a
         check still running at the deadline is reported ``pending`` with its last known
         result. Its fresh result reaches the cache and the subscribers when it lands."""
-        ids = [i.id for i in self.catalog] if names is None else [self.resolve(n).id for n in names]
-        tasks = {
-            i: asyncio.ensure_future(
-                self.check(i, check_api=check_api, refresh=refresh, stale_ok=not refresh)
+        tasks = [
+            (
+                integration,
+                asyncio.ensure_future(
+                    self._check(
+                        integration, check_api=check_api, refresh=refresh, stale_ok=not refresh
+                    )
+                ),
             )
-            for i in ids
-        }
+            for integration in self._chosen(names)
+        ]
         wait = self.settings.batch_deadline_seconds if deadline is None else deadline
-        await asyncio.wait(tasks.values(), timeout=wait)
+        await asyncio.wait([task for _, task in tasks], timeout=wait)
         results = []
-        for name, task in tasks.items():
+        for integration, task in tasks:
             if task.done():
                 results.append(task.result())
             else:
                 task.add_done_callback(_retrieve)  # it finishes on its own; nobody awaits it
-                results.append(self._pending(self.resolve(name)))
+                results.append(self._pending(integration))
         return results
 
     def _pending(self, integration: Integration) -> ServiceHealth:

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
 from atom_health.model.history import ConfigEvent
-from atom_health.monitor import HealthMonitor
+from atom_health.monitor import HealthMonitor, UnknownIntegrationError
 
 log = logging.getLogger(__name__)
 
@@ -191,5 +191,7 @@ class Scheduler:
             await self.monitor.check(name, refresh=True, scheduled=True)
         except asyncio.CancelledError:
             raise
+        except UnknownIntegrationError:  # removed by a reload since it fell due
+            return
         except Exception as exc:  # one failing check never stops the others
             log.error("scheduled check of %s failed: %s", name, type(exc).__name__)
