@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,24 @@ def test_past_the_bound_the_oldest_pending_are_dropped_and_counted(backend: Stor
     assert also.id == gone.id + 1
     assert gone.last_error == "dropped: the outbox was full"
     assert len(backend.pending_notifications(100)) == 4
+
+
+def test_a_notification_being_sent_is_never_dropped_under_it(backend: Store) -> None:  # noqa: F811
+    """Its attempt writes the row back when it ends: dropping it meanwhile counted a drop
+    that then went back to pending (or was delivered)."""
+    commit(backend, AlertEvent(down("s0", T), "opened", T), limit=100)
+    sending = backend.pending_notifications(1)[0]
+    assert sending.id is not None
+    now = time.time()
+    assert backend.claim_notifications([sending.id], "replica-a", now, now + 45) == [sending.id]
+    for i in range(1, 3):
+        dropped = commit(backend, AlertEvent(down(f"s{i}", T + i), "opened", T + i), limit=4)
+
+    assert sum(dropped.values()) == 2  # 6 pending, bound 4: the two oldest not being sent
+    gone, total = backend.notifications(state="dropped")
+    assert total == 2
+    assert sending.id not in [n.id for n in gone]
+    assert [n.id for n in gone] == [sending.id + 1, sending.id + 2]
 
 
 def test_acknowledgement_survives_later_commits_of_the_alert(backend: Store) -> None:  # noqa: F811

@@ -6,6 +6,7 @@ import bisect
 import dataclasses
 import itertools
 import threading
+import time
 from collections.abc import Sequence
 
 from atom_health.config.alerting import MaintenanceWindow
@@ -109,8 +110,11 @@ class MemoryStore(Store):
 
     def _drop_past(self, limit: int) -> dict[str, int]:
         pending = [n for n in self._notifications.values() if n.state == "pending"]
+        now = time.time()
+        # Never one being sent (claimed): its attempt, when it ends, writes it back.
+        free = [n for n in pending if n.claimed_until is None or n.claimed_until < now]
         dropped: dict[str, int] = {}
-        for notification in pending[: max(0, len(pending) - limit)]:  # oldest first (by id)
+        for notification in free[: max(0, len(pending) - limit)]:  # oldest first (by id)
             notification.state = "dropped"
             notification.last_error = "dropped: the outbox was full"
             dropped[notification.notifier] = dropped.get(notification.notifier, 0) + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -296,9 +297,13 @@ class SqlStore(Store):
         ).scalar_one()
         if pending <= limit:
             return {}
+        # Never one being sent (claimed): its attempt, when it ends, writes the row back.
         oldest = (
             select(_N.c.id, _N.c.notifier)
-            .where(_N.c.state == "pending")
+            .where(
+                _N.c.state == "pending",
+                or_(_N.c.claimed_until.is_(None), _N.c.claimed_until < time.time()),
+            )
             .order_by(_N.c.id)
             .limit(int(pending) - limit)
         )
