@@ -1,5 +1,6 @@
-"""Real receivers for alerts, on loopback: a webhook (and Slack-webhook) recorder that can be
-switched down or slow, and an SMTP server (aiosmtpd)."""
+"""Real receivers for alerts, on loopback: a webhook recorder (also standing in for Slack's
+incoming webhooks, PagerDuty's Events API and an Apprise JSON target) that can be switched
+down or slow, and an SMTP server (aiosmtpd)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ from starlette.routing import Route
 
 from atom_health.serving import ThreadedServer, free_port
 
+PAGERDUTY_PATH = "/pd/v2/enqueue"
 SLOW_SECONDS = 8.0  # a slow receiver; a check taking half of this would be waiting for it
 
 
 class Receiver:
-    """Records webhook and Slack-webhook posts; can be switched down or slow."""
+    """Records posts to ``/webhook``, ``/slack``, ``/apprise`` and ``/pd/v2/enqueue``; can be
+    switched down or slow. PagerDuty's path answers as the Events API v2 does (202 with
+    ``status``, ``message`` and the ``dedup_key``)."""
 
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict[str, str], bytes]] = []
@@ -33,11 +37,16 @@ class Receiver:
                 await asyncio.sleep(SLOW_SECONDS)
             if self.mode == "down":
                 return JSONResponse({"error": "down"}, status_code=503)
-            self.posts.append((request.url.path, dict(request.headers), await request.body()))
+            body = await request.body()
+            self.posts.append((request.url.path, dict(request.headers), body))
+            if request.url.path == PAGERDUTY_PATH:
+                event = {"status": "success", "message": "Event processed"}
+                key = json.loads(body)["dedup_key"]
+                return JSONResponse({**event, "dedup_key": key}, status_code=202)
             return JSONResponse({"ok": True})
 
-        app = Starlette(routes=[Route("/webhook", record, methods=["POST"]),
-                                Route("/slack", record, methods=["POST"])])  # fmt: skip
+        paths = ("/webhook", "/slack", "/apprise", PAGERDUTY_PATH)
+        app = Starlette(routes=[Route(path, record, methods=["POST"]) for path in paths])
         self.server = ThreadedServer(app)
 
     def bodies(self, path: str = "/webhook") -> list[dict[str, Any]]:

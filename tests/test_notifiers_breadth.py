@@ -11,10 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from atom_health.config import ConfigError, HistorySettings, SchedulerSettings, Settings
 from atom_health.serving import ThreadedServer
@@ -22,44 +18,10 @@ from atom_health.simulator import Simulator
 from atom_health.store import MemoryStore
 from atom_health.system import HealthSystem
 from tests.conftest import FAST_PROBES, wait_for
+from tests.receivers import PAGERDUTY_PATH, Receiver
 
 ROUTING_KEY = "R0uting-Key-8c1f3e0a9b"
 APPRISE_PASSWORD = "Appr1se-Pw-77xq"
-
-
-class Receiver:
-    """A PagerDuty Events API stand-in (202 like the real one) and an Apprise JSON endpoint."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, str], dict[str, Any]]] = []
-
-        async def enqueue(request: Request) -> JSONResponse:
-            body = json.loads(await request.body())
-            self.posts.append((request.url.path, dict(request.headers), body))
-            return JSONResponse(
-                {"status": "success", "message": "Event processed", "dedup_key": body["dedup_key"]},
-                status_code=202,
-            )
-
-        async def apprise_json(request: Request) -> JSONResponse:
-            self.posts.append(
-                (request.url.path, dict(request.headers), json.loads(await request.body()))
-            )
-            return JSONResponse({"ok": True})
-
-        app = Starlette(routes=[Route("/pd/v2/enqueue", enqueue, methods=["POST"]),
-                                Route("/apprise", apprise_json, methods=["POST"])])  # fmt: skip
-        self.server = ThreadedServer(app)
-
-    def bodies(self, path: str) -> list[dict[str, Any]]:
-        return [body for p, _, body in self.posts if p == path]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
-    with running.server:
-        yield running
 
 
 @pytest.fixture
@@ -101,12 +63,12 @@ def test_pagerduty_triggers_with_the_alert_key_and_resolving_closes_it(
 ) -> None:
     simulator.set_fault("zoom", "reject")
     check(app_url, "zoom")  # critical: alerts at the first failure
-    wait_for(lambda: receiver.bodies("/pd/v2/enqueue"), timeout=30)
+    wait_for(lambda: receiver.bodies(PAGERDUTY_PATH), timeout=30)
     simulator.set_fault("zoom", None)
     check(app_url, "zoom")
-    wait_for(lambda: len(receiver.bodies("/pd/v2/enqueue")) == 2, timeout=30)
+    wait_for(lambda: len(receiver.bodies(PAGERDUTY_PATH)) == 2, timeout=30)
 
-    trigger, resolve = receiver.bodies("/pd/v2/enqueue")
+    trigger, resolve = receiver.bodies(PAGERDUTY_PATH)
     assert trigger["routing_key"] == resolve["routing_key"] == ROUTING_KEY
     assert trigger["dedup_key"] == resolve["dedup_key"] == "down:zoom"
     assert (trigger["event_action"], resolve["event_action"]) == ("trigger", "resolve")
@@ -130,7 +92,8 @@ def test_apprise_delivers_through_its_json_target_without_leaking_the_url(
     check(app_url, "stripe")
     wait_for(lambda: receiver.bodies("/apprise"), timeout=30)
 
-    (_path, headers, body), *_ = [post for post in receiver.posts if post[0] == "/apprise"]
+    (_path, headers, raw), *_ = [post for post in receiver.posts if post[0] == "/apprise"]
+    body = json.loads(raw)
     assert body["title"].startswith("🔴 Stripe is unhealthy")
     assert "STRIPE_API_KEY" in body["message"]
     assert "http://dashboard.example/" in body["message"]
