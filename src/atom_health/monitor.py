@@ -28,7 +28,7 @@ import aiohttp
 
 from atom_health._version import __version__
 from atom_health.catalog import Catalog, Integration, build_catalog
-from atom_health.checks.configuration import check_configuration, signature
+from atom_health.checks.configuration import VariableWatch, check_configuration
 from atom_health.checks.probe import LiveProber
 from atom_health.checks.service_parts import service_parts
 from atom_health.checks.vendor_status import VendorStatusReader
@@ -141,6 +141,7 @@ class HealthMonitor:
         self.fingerprint_key = secrets.token_bytes(32)
         self._cache: dict[str, _Cached] = {}
         self._configurations: dict[str, tuple[object, ConfigurationCheck]] = {}
+        self._watches: dict[str, VariableWatch] = {}  # each integration's variables
         self.generation = 0  # changes whenever a cached result does
         self._inflight: dict[str, asyncio.Task[ServiceHealth]] = {}
         self._limit: asyncio.Semaphore | None = None
@@ -425,7 +426,11 @@ class HealthMonitor:
 
     def _fingerprint(self, integration: Integration) -> int:
         """Changes whenever any of the integration's variables does; holds no value itself."""
-        return signature(self.environ, (*integration.required_env, *integration.optional_env))
+        names = (*integration.required_env, *integration.optional_env)
+        watch = self._watches.get(integration.id)
+        if watch is None or watch.names != names:
+            watch = self._watches[integration.id] = VariableWatch(self.environ, names)
+        return watch.signature()
 
     def _result(
         self,

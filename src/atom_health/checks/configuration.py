@@ -6,9 +6,10 @@ read only to test for emptiness and never leave this function.
 
 from __future__ import annotations
 
-import functools
+import operator
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
 from atom_health.catalog.model import Integration
 from atom_health.checks.fingerprint import fingerprints
@@ -29,19 +30,58 @@ def read_env(environ: Mapping[str, str], names: Iterable[str]) -> list[str | Non
     return [None if (v := data.get(encode(name))) is None else decode(v) for name in names]
 
 
-def signature(environ: Mapping[str, str], names: tuple[str, ...]) -> int:
-    """A number that changes whenever any of ``names`` is set, cleared or changed (it holds
-    no value). Cached answers ask for it on every request, so for the process environment
-    it compares the stored bytes, without decoding them."""
-    data = getattr(environ, "_data", None) if isinstance(environ, os._Environ) else None
-    if data is None:
-        return hash(tuple(environ.get(name) for name in names))
-    return hash(tuple(map(data.get, _encoded(names))))
+class VariableWatch:
+    """Notices when any of some variables is set, cleared or changed: :meth:`signature` is a
+    number that changes then (it holds no value).
+
+    Cached answers ask on every request. For the process environment it looks at the
+    bytes os.environ holds: the variables set at the last look are fetched in one call and
+    compared with what they were (by identity first), and the unset ones are checked to be
+    still unset; only a difference makes it look again.
+    """
+
+    __slots__ = ("_data", "_environ", "_fetch", "_keys", "_signature", "_unset", "_values", "names")
+
+    def __init__(self, environ: Mapping[str, str], names: tuple[str, ...]) -> None:
+        self.names = names
+        self._environ = environ
+        data = getattr(environ, "_data", None) if isinstance(environ, os._Environ) else None
+        self._data: dict[bytes, bytes] | None = data
+        self._keys = tuple(_encoded(name) for name in names) if data is not None else ()
+        self._look()
+
+    def _look(self) -> None:
+        data = self._data
+        if data is None:
+            return
+        present = [key for key in self._keys if key in data]
+        self._unset = frozenset(key for key in self._keys if key not in data)
+        self._fetch: Callable[[dict[bytes, bytes]], object] = (
+            operator.itemgetter(*present) if present else _nothing
+        )
+        self._values = self._fetch(data)
+        self._signature = hash(tuple(map(data.get, self._keys)))
+
+    def signature(self) -> int:
+        data = self._data
+        if data is None:
+            return hash(tuple(self._environ.get(name) for name in self.names))
+        try:
+            same = self._fetch(data) == self._values and data.keys().isdisjoint(self._unset)
+        except KeyError:  # one was cleared
+            same = False
+        if not same:
+            self._look()
+        return self._signature
 
 
-@functools.lru_cache(maxsize=512)
-def _encoded(names: tuple[str, ...]) -> tuple[bytes, ...]:
-    return tuple(os.environ.encodekey(name) for name in names)  # type: ignore[misc]
+def _nothing(data: dict[bytes, bytes]) -> tuple[()]:
+    return ()
+
+
+def _encoded(name: str) -> bytes:
+    """A name as os.environ keys its own dict."""
+    return cast(bytes, os.environ.encodekey(name))  # typeshed types it as str
 
 
 def is_set(environ: Mapping[str, str], name: str) -> bool:

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import Scope, Send
 
-from atom_health.checks.configuration import signature
+from atom_health.checks.configuration import VariableWatch
 from atom_health.history.recent import with_recent_history
 from atom_health.history.rollups import HOUR
 from atom_health.model.results import ServiceHealth
@@ -154,7 +154,7 @@ class Answers:
         self._dashboard_inputs: object = None  # what the last dashboard() was built from
         self._overview_until = float("-inf")
         self._rows: dict[str, tuple[object, bytes]] = {}  # each row's JSON
-        self._variables_of: tuple[int, tuple[str, ...]] = (-1, ())
+        self._variables_of: tuple[int, VariableWatch] | None = None
         self._fixed: dict[str, Callable[[], Answer | None]] = {
             "/api/integrations/config": self.configuration,
             "/api/dashboard": self.dashboard,
@@ -162,12 +162,12 @@ class Answers:
         }
 
     @property
-    def _variables(self) -> tuple[str, ...]:
+    def _variables(self) -> VariableWatch:
         """Every variable the enabled integrations read (follows the catalog's changes)."""
         catalog = self.monitor.catalog
-        if self._variables_of[0] != catalog.version:
+        if self._variables_of is None or self._variables_of[0] != catalog.version:
             names = tuple(n for i in catalog for n in (*i.required_env, *i.optional_env))
-            self._variables_of = (catalog.version, names)
+            self._variables_of = (catalog.version, VariableWatch(self.monitor.environ, names))
         return self._variables_of[1]
 
     def for_path(self, path: str) -> Answer | None:
@@ -212,7 +212,7 @@ class Answers:
         While no cached result changed, none expired and the variables are the same, every
         line is what it was: one read of the variables decides (not one per integration).
         """
-        variables = signature(self.monitor.environ, self._variables)
+        variables = self._variables.signature()
         # Each line's age is as of the overview's timestamp (the clock alone changes nothing);
         # its 24 h uptime moves with the hour.
         catalog = self.monitor.catalog.version
@@ -241,7 +241,7 @@ class Answers:
     def configuration(self) -> Answer:
         """The configuration report; it changes only with the variables (their presence and,
         through their fingerprints, their values) or the catalog."""
-        variables = signature(self.monitor.environ, self._variables)
+        variables = self._variables.signature()
         key = (variables, self.monitor.catalog.version)
         if self._configuration is None or self._configuration.key != key:
             body = self.monitor.configuration_report()
