@@ -81,8 +81,7 @@ def audit_line(entry: AuditRecord) -> str:
     at, key, role, client, method, path, status, duration_ms = entry
     return (
         f'{{"time":"{_second(int(at))}.{int(at % 1 * 1_000_000):06d}+00:00",'
-        f'"key":{_string(key)},"role":{"null" if role is None else _string(role)},'
-        f'"client":{_string(client)},"method":{_string(method)},"path":{_string(path)},'
+        f"{_who_and_what(key, role, client, method, path)},"
         f'"status":{int(status)},"duration_ms":{float(duration_ms)!r}}}'
     )
 
@@ -90,6 +89,14 @@ def audit_line(entry: AuditRecord) -> str:
 @functools.lru_cache(maxsize=4)
 def _second(at: int) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@functools.lru_cache(maxsize=1024)  # clients repeat the same few requests
+def _who_and_what(key: str, role: str | None, client: str, method: str, path: str) -> str:
+    return (
+        f'"key":{_string(key)},"role":{"null" if role is None else _string(role)},'
+        f'"client":{_string(client)},"method":{_string(method)},"path":{_string(path)}'
+    )
 
 
 def _string(text: str) -> str:
