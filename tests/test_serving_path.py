@@ -17,9 +17,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, StreamingResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from atom_health.checks.configuration import VariableWatch
 from atom_health.config.security import SecuritySettings
 from atom_health.model.audit import AuditRecord
 from atom_health.serving import ThreadedServer, bounded_server_options
@@ -82,10 +83,25 @@ async def small(request: Request) -> PlainTextResponse:
     return PlainTextResponse("small answer")
 
 
+async def echo(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(await request.body())
+
+
+async def not_modified(request: Request) -> Response:
+    return Response(status_code=304, headers={"etag": '"x"', "content-length": "0"})
+
+
 @pytest.fixture(scope="module")
 def bounded() -> Iterator[ThreadedServer]:
     """A server with the protocol ``serve`` uses (bounded heads, one write per answer)."""
-    app = Starlette(routes=[Route("/stream", slow_stream), Route("/small", small)])
+    app = Starlette(
+        routes=[
+            Route("/stream", slow_stream),
+            Route("/small", small, methods=["GET", "HEAD"]),
+            Route("/echo", echo, methods=["POST"]),
+            Route("/not-modified", not_modified),
+        ]
+    )
     with ThreadedServer(app, **bounded_server_options(SecuritySettings())) as server:
         yield server
 
@@ -102,8 +118,8 @@ def read_until(connection: socket.socket, marker: bytes, seconds: float) -> byte
 
 
 def test_a_head_whose_body_comes_later_is_sent_at_once(bounded: ThreadedServer) -> None:
-    """The transport holds a head only until the end of the event loop's turn: a stream's
-    head arrives before its first chunk, which comes 3 s later."""
+    """The transport holds only a head that declares a length: a stream's head arrives
+    before its first chunk, which comes 3 s later."""
     with socket.create_connection((bounded.host, bounded.port)) as connection:
         connection.sendall(b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         started = time.monotonic()
@@ -115,6 +131,42 @@ def test_a_head_whose_body_comes_later_is_sent_at_once(bounded: ThreadedServer) 
     assert b"late" not in head
     assert head_after < 2.0, f"the head waited {head_after:.2f} s for the body"
     assert b"late" in rest
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [(b"HEAD /small", b"200"), (b"GET /not-modified", b"304")],
+)
+def test_a_head_without_a_body_is_sent_when_the_response_ends(
+    bounded: ThreadedServer, request_line: bytes, status: bytes
+) -> None:
+    """A head that declares a length waits for its body; a HEAD or a 304 has none, and its
+    head must still go out (and the connection serve the next request)."""
+    with socket.create_connection((bounded.host, bounded.port)) as connection:
+        connection.sendall(request_line + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head = read_until(connection, b"\r\n\r\n", seconds=2)
+        connection.sendall(b"GET /small HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        after = read_until(connection, b"small answer", seconds=2)
+
+    assert head.startswith(b"HTTP/1.1 " + status)
+    assert head.endswith(b"\r\n\r\n"), "the head came with a body"
+    assert after.startswith(b"HTTP/1.1 200")
+    assert after.endswith(b"small answer")
+
+
+def test_an_interim_continue_is_sent_before_the_body_it_asks_for(bounded: ThreadedServer) -> None:
+    with socket.create_connection((bounded.host, bounded.port)) as connection:
+        connection.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+            b"Content-Length: 5\r\n\r\n"
+        )
+        interim = read_until(connection, b"\r\n\r\n", seconds=2)
+        connection.sendall(b"hello")
+        answer = read_until(connection, b"hello", seconds=2)
+
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert answer.endswith(b"hello")
 
 
 def test_answers_on_a_kept_alive_connection_arrive_whole_and_in_order(
@@ -183,3 +235,40 @@ async def test_the_limiter_refuses_past_the_limit_with_the_wait() -> None:
     assert wait is not None
     assert 59 <= wait <= 60
     assert await limiter.check("addr:b") is None  # each client counts alone
+
+
+@pytest.mark.parametrize("watched", [("W_A", "W_B", "W_C"), ("W_A",), ("W_C",)])
+def test_a_variable_watch_notices_every_change_of_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch, watched: tuple[str, ...]
+) -> None:
+    """Cached answers ask the watch on every request; it must miss no set, change or clear
+    (W_A and W_B start set, W_C unset), and move for nothing else."""
+    monkeypatch.setenv("W_A", "a")
+    monkeypatch.setenv("W_B", "b")
+    monkeypatch.delenv("W_C", raising=False)
+    watch = VariableWatch(os.environ, watched)
+    last = [watch.signature()]
+
+    def changed() -> bool:
+        last.append(watch.signature())
+        return last[-1] != last[-2]
+
+    monkeypatch.setenv("W_UNWATCHED", "x")
+    assert not changed()
+    for name in watched:
+        monkeypatch.setenv(name, "new")
+        assert changed(), f"{name} set to a new value"
+        monkeypatch.setenv(name, "new")
+        assert not changed(), "the same value set again is no change"
+        monkeypatch.delenv(name)
+        assert changed(), f"{name} cleared"
+        monkeypatch.setenv(name, "back")
+        assert changed(), f"{name} set again"
+
+
+def test_a_variable_watch_reads_any_mapping() -> None:
+    environ = {"W_A": "a"}
+    watch = VariableWatch(environ, ("W_A", "W_B"))
+    before = watch.signature()
+    environ["W_B"] = "b"
+    assert watch.signature() != before

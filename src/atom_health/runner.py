@@ -70,6 +70,7 @@ def serve_system(
         log_level=log_level,
         access_log=log_level in ("debug", "trace", "info"),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        server_header=False,  # no "server: uvicorn": nothing to tell a scanner
         **bounded_server_options(system.settings.security),
     )
     server = _Server(config)

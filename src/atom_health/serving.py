@@ -102,11 +102,14 @@ def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[
 
         _head_bytes = 0
         _header_count = 0
+        _refused = False  # this connection's head was refused, or took too long: it is closing
         _head_since: float | None = None  # loop time the head being read began; None: none
         _watchdog: asyncio.TimerHandle | None = None
+        _writes: OneWrite
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(OneWrite(transport, self.loop))  # type: ignore[arg-type]
+            self._writes = OneWrite(transport)
+            super().connection_made(self._writes)  # type: ignore[arg-type]
             self._head_since = self.loop.time()
             self._watchdog = self.loop.call_later(timeout, self._watch)
 
@@ -118,7 +121,7 @@ def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
-            if self._head_since is not None and not self.transport.is_closing():
+            if self._head_since is not None and not self._refused:
                 self._head_bytes += len(data)
                 if self._head_bytes > max_bytes:
                     self._refuse_head(b"request head too large")
@@ -132,24 +135,25 @@ def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[
             self._header_count += 1
             if self._header_count > max_headers:
                 self._refuse_head(b"too many request headers")
-            elif not self.transport.is_closing():
+            elif not self._refused:
                 super().on_header(name, value)
 
         def on_headers_complete(self) -> None:
             self._head_since = None
             self._head_bytes = 0
-            if not self.transport.is_closing():  # a refused head never reaches the app
+            if not self._refused:  # a refused head never reaches the app
                 super().on_headers_complete()
 
         def on_body(self, body: bytes) -> None:
-            if not self.transport.is_closing():
+            if not self._refused:
                 super().on_body(body)
 
         def on_message_complete(self) -> None:
-            if not self.transport.is_closing():
+            if not self._refused:
                 super().on_message_complete()
 
         def on_response_complete(self) -> None:
+            self._writes.flush()  # a head without a body (HEAD, 304) goes now
             super().on_response_complete()
             self._head_bytes = 0  # the next request on this connection starts now
 
@@ -158,13 +162,15 @@ def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[
             waited = 0.0 if since is None else self.loop.time() - since
             if waited >= timeout:
                 self._watchdog = None
+                self._refused = True
                 self.transport.close()
             else:
                 self._watchdog = self.loop.call_later(timeout - waited, self._watch)
 
         def _refuse_head(self, reason: bytes) -> None:
-            if self.transport.is_closing():
+            if self._refused or self.transport.is_closing():
                 return
+            self._refused = True
             body = b'{"ok":false,"error":"request_head_too_large","message":"' + reason + b'"}'
             self.transport.write(
                 b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
@@ -179,16 +185,19 @@ def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[
 class OneWrite:
     """A connection's transport that sends a response's head together with the body that
     follows it: one system call and one TCP segment per small answer instead of two (the
-    server writes them apart). A head not followed by a body in the same turn of the event
-    loop (a stream, a 304) is sent on the next turn; everything else passes straight on."""
+    server writes them apart).
 
-    __slots__ = ("_head", "_loop", "_transport")
+    Only a head that declares a ``content-length`` is held, and only until the next write
+    (its body), the end of the response (:meth:`flush`, from the protocol: a HEAD or 304
+    has no body) or the connection's close. Every other head (a stream's, chunked; an
+    interim ``100 Continue``) and everything else passes straight on."""
+
+    __slots__ = ("_head", "_transport")
 
     JOIN_UP_TO = 64 * 1024  # larger bodies go in their own write, not copied
 
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
-        self._loop = loop
         self._head: bytes | None = None
 
     def write(self, data: bytes) -> None:
@@ -199,13 +208,13 @@ class OneWrite:
                 self._transport.write(head + data)
                 return
             self._transport.write(head)
-        elif data.startswith(b"HTTP/1.1 ") and data.endswith(b"\r\n\r\n"):
+        elif _is_head_with_length(data):
             self._head = data
-            self._loop.call_soon(self.flush)
             return
         self._transport.write(data)
 
     def flush(self) -> None:
+        """Send a held head (the response ended without a body)."""
         if self._head is not None:
             head, self._head = self._head, None
             self._transport.write(head)
@@ -214,5 +223,16 @@ class OneWrite:
         self.flush()
         self._transport.close()
 
+    def is_closing(self) -> bool:  # asked on every request: not through __getattr__
+        return self._transport.is_closing()
+
     def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, pause_reading, ...
         return getattr(self._transport, name)
+
+
+def _is_head_with_length(data: bytes) -> bool:
+    return (
+        data.startswith(b"HTTP/1.1 ")
+        and data.endswith(b"\r\n\r\n")
+        and b"\r\ncontent-length: " in data
+    )
