@@ -77,6 +77,36 @@ def call(client: httpx.Client, method: str, path: str, headers: dict[str, str]) 
         return response
 
 
+def test_json_gets_the_strict_security_headers_and_pages_the_full_set(keyed: Served) -> None:
+    """JSON is never a page: nothing may load from it or frame it. Pages keep their policy
+    (scripts and styles from this origin) and the opener policy."""
+    with httpx.Client(base_url=keyed.url, timeout=30) as client:
+        json_answers = [
+            client.get("/api/integrations/health", headers=bearer(READ_KEY)),  # from bytes
+            client.get("/api/integrations/health", headers=bearer(READ_KEY)),
+            client.get("/api/alerts", headers=bearer(READ_KEY)),  # a route
+            client.get("/api/integrations/health"),  # a refusal (401)
+            client.get("/api/nothing-here/at-all", headers=bearer(READ_KEY)),  # 404
+        ]
+        pages = [client.get("/"), client.get("/docs")]
+
+    for answer in json_answers:
+        assert answer.headers["content-type"].startswith("application/json"), answer.url
+        assert (
+            answer.headers["content-security-policy"]
+            == "default-src 'none'; frame-ancestors 'none'"
+        )
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+    for page in pages:
+        assert page.headers["content-type"].startswith("text/html"), page.url
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["cross-origin-opener-policy"] == "same-origin"
+        assert page.headers["x-content-type-options"] == "nosniff"
+
+
 def test_every_route_of_the_openapi_document_with_each_kind_of_key(keyed: Served) -> None:
     with httpx.Client(base_url=keyed.url, timeout=30) as client:
         document = client.get("/openapi.json").json()

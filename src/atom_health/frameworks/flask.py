@@ -35,7 +35,7 @@ from atom_health.config import Settings, load_settings
 from atom_health.system import HealthSystem
 from atom_health.web.access import AccessMiddleware
 from atom_health.web.gates import gate_detail
-from atom_health.web.hardening import SECURITY_HEADERS
+from atom_health.web.hardening import SECURITY_HEADERS, security_headers_for
 
 T = TypeVar("T")
 EXTENSION = "atom_health"
@@ -199,9 +199,10 @@ class AtomHealth:
         if admitted:
             return None
         start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]
+        raw = [*start["headers"], *security_headers_for(start["headers"])]
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw
                    if k.decode("latin-1") not in _NOT_PASSED]  # fmt: skip
-        return Response(body, status=start["status"], headers=[*headers, *_SECURITY_HEADERS])
+        return Response(body, status=start["status"], headers=headers)
 
 
 def _request_headers() -> dict[str, str]:
