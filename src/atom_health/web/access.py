@@ -181,8 +181,12 @@ class AccessMiddleware:
             await send(message)
 
         try:
-            refusal = await self._refusal(
-                method, path, scope, headers, principal, via_cookie, keyed
+            wait = None
+            if access.limiter is not None and path.startswith("/api/"):
+                who = f"key:{principal.name}" if principal else f"addr:{address}"
+                wait = await access.limiter.check(who)
+            refusal = self._refusal(
+                method, path, scope, headers, principal, via_cookie, keyed, wait
             )
             if refusal is None:
                 await self.app(scope, receive, send_and_note)
@@ -207,7 +211,7 @@ class AccessMiddleware:
                 and status not in (401, 429),
             )
 
-    async def _refusal(
+    def _refusal(
         self,
         method: str,
         path: str,
@@ -216,21 +220,19 @@ class AccessMiddleware:
         principal: Principal | None,
         via_cookie: bool,
         keyed: bool,
+        wait: float | None,
     ) -> tuple[int, Mapping[str, Any], list[tuple[bytes, bytes]]] | None:
+        """The refusal for this request, or None; ``wait`` is the rate limit's (None: within)."""
         access = self.access
-        if access.limiter is not None and path.startswith("/api/"):
-            client = scope.get("client")
-            who = f"key:{principal.name}" if principal else f"addr:{client[0] if client else ''}"
-            wait = await access.limiter.check(who)
-            if wait is not None:
-                seconds = int(wait)
-                body = {
-                    "ok": False,
-                    "error": "rate_limited",
-                    "message": f"Too many requests; retry after {seconds} s",
-                    "retry_after": seconds,
-                }
-                return 429, body, [(b"retry-after", str(seconds).encode())]
+        if wait is not None:
+            seconds = int(wait)
+            body = {
+                "ok": False,
+                "error": "rate_limited",
+                "message": f"Too many requests; retry after {seconds} s",
+                "retry_after": seconds,
+            }
+            return 429, body, [(b"retry-after", str(seconds).encode())]
         if method not in SAFE_METHODS:
             origin_ok = same_origin(headers)
             if origin_ok is False or (origin_ok is None and via_cookie):

@@ -67,6 +67,7 @@ class InboundLimiter:
             raise ConfigError(
                 f"security.rate_limit: cannot read {limits!r}; write e.g. '600/minute'"
             ) from None
+        self._windows = [(item.amount, item.get_expiry()) for item in self._items]
         scheme = storage_uri.partition("://")[0]
         self._shared = None if scheme == "memory" else _shared_limiter(storage_uri, scheme)
         self._local = LocalWindows()  # the counts, or the fallback while shared ones are away
@@ -97,9 +98,9 @@ class InboundLimiter:
     def _check_here(self, client: str) -> float | None:
         now = time.time()
         wait: float | None = None
-        for item, key in zip(self._items, self._keys(client), strict=True):
-            count, ends = self._local.hit(key, item.get_expiry(), now)
-            if count > item.amount:
+        for (amount, seconds), key in zip(self._windows, self._keys(client), strict=True):
+            count, ends = self._local.hit(key, seconds, now)
+            if count > amount:
                 wait = max(wait or 0.0, ends - now)
         return None if wait is None else _seconds(wait)
 
