@@ -226,7 +226,7 @@ class OneWrite:
     def is_closing(self) -> bool:  # asked on every request: not through __getattr__
         return self._transport.is_closing()
 
-    def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, pause_reading, ...
+    def __getattr__(self, name: str) -> Any:  # get_extra_info, pause_reading, set_protocol, ...
         return getattr(self._transport, name)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import cast
+from typing import NamedTuple, cast
 
 from atom_health.catalog.model import Integration
 from atom_health.checks.fingerprint import fingerprints
@@ -40,7 +40,7 @@ class VariableWatch:
     still unset; only a difference makes it look again.
     """
 
-    __slots__ = ("_data", "_environ", "_fetch", "_keys", "_signature", "_unset", "_values", "names")
+    __slots__ = ("_data", "_environ", "_keys", "_last", "names")
 
     def __init__(self, environ: Mapping[str, str], names: tuple[str, ...]) -> None:
         self.names = names
@@ -48,31 +48,35 @@ class VariableWatch:
         data = getattr(environ, "_data", None) if isinstance(environ, os._Environ) else None
         self._data: dict[bytes, bytes] | None = data
         self._keys = tuple(_encoded(name) for name in names) if data is not None else ()
-        self._look()
+        self._last = self._look(data) if data is not None else None
 
-    def _look(self) -> None:
-        data = self._data
-        if data is None:
-            return
+    def _look(self, data: dict[bytes, bytes]) -> _Look:
         present = [key for key in self._keys if key in data]
-        self._unset = frozenset(key for key in self._keys if key not in data)
-        self._fetch: Callable[[dict[bytes, bytes]], object] = (
-            operator.itemgetter(*present) if present else _nothing
-        )
-        self._values = self._fetch(data)
-        self._signature = hash(tuple(map(data.get, self._keys)))
+        fetch = operator.itemgetter(*present) if present else _nothing
+        unset = frozenset(key for key in self._keys if key not in data)
+        return _Look(fetch, fetch(data), unset, hash(tuple(map(data.get, self._keys))))
 
     def signature(self) -> int:
-        data = self._data
-        if data is None:
+        data, last = self._data, self._last
+        if data is None or last is None:
             return hash(tuple(self._environ.get(name) for name in self.names))
         try:
-            same = self._fetch(data) == self._values and data.keys().isdisjoint(self._unset)
+            same = last.fetch(data) == last.values and data.keys().isdisjoint(last.unset)
         except KeyError:  # one was cleared
             same = False
         if not same:
-            self._look()
-        return self._signature
+            last = self._last = self._look(data)  # one assignment: safe to read from threads
+        return last.signature
+
+
+class _Look(NamedTuple):
+    """What a :class:`VariableWatch` saw: how to fetch the variables that were set, their
+    values, the names that were unset, and the signature of it all."""
+
+    fetch: Callable[[dict[bytes, bytes]], object]
+    values: object
+    unset: frozenset[bytes]
+    signature: int
 
 
 def _nothing(data: dict[bytes, bytes]) -> tuple[()]:
