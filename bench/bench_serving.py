@@ -6,7 +6,11 @@ State: the 14 built-in integrations against the provider simulator (its own proc
 scheduler on (every 30 s; cache TTL 60 s, so answers stay cached between rounds), and a
 SQLite history of 1,000,000 results over 90 days, rolled up as maintenance leaves it.
 
-    python -m bench.bench_serving [--rows N] [--seconds S] [--db PATH]
+Each route is measured in turns with the bare route (bare, route, bare, route, ...): the
+machine's noise comes in spells of seconds, so each ratio is the route's run over the bare
+run just before it, and the table shows the median ratio of the turns and their range.
+
+    python -m bench.bench_serving [--rows N] [--seconds S] [--turns N] [--db PATH]
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ import random
 import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 import httpx
@@ -144,6 +150,17 @@ def load(
     return measured
 
 
+class Turn(NamedTuple):
+    """The bare route's run and the route's run just after it: (req/s, p50 ms, p99 ms)."""
+
+    bare: tuple[float, float, float]
+    ours: tuple[float, float, float]
+
+    @property
+    def ratio(self) -> float:
+        return self.ours[0] / self.bare[0]
+
+
 def loop_lag_ms(ours: str) -> float:
     """The server's own worst event-loop lag over the last 10 s (its metric)."""
     text = httpx.get(ours + "/metrics", timeout=30).text
@@ -193,7 +210,8 @@ def poll_overview(ours: str, seconds: float, every: float = 0.5) -> tuple[int, i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="history rows to generate")
-    parser.add_argument("--seconds", type=int, default=5, help="load time per measurement")
+    parser.add_argument("--seconds", type=int, default=3, help="load time per measurement")
+    parser.add_argument("--turns", type=int, default=3, help="runs of each route and the bare one")
     parser.add_argument("--db", type=Path, help="reuse (or create) this history database")
     args = parser.parse_args()
     tool = "wrk" if shutil.which("wrk") else "aiohttp load generator (apt-get install wrk)"
@@ -225,35 +243,44 @@ def main() -> None:
         ):
             httpx.get(ours + "/api/integrations/health", timeout=30).raise_for_status()
             httpx.get(ours + "/api/dashboard", timeout=30).raise_for_status()
-            results, floors = {}, {}
+            turns: dict[tuple[str, int], list[Turn]] = {}
             for label, path in ROUTES[1:]:  # each beside its own bare-route run: noise hits both
                 for c in CONNECTIONS:
                     headers = {} if label.endswith("no gzip") else GZIP
-                    floors[label, c] = load(bare + "/config", c, args.seconds, headers)
                     status = 404 if "(404)" in label else 200
-                    results[label, c] = load(ours + path, c, args.seconds, headers, status)  # type: ignore[operator]
+                    turns[label, c] = [
+                        Turn(
+                            load(bare + "/config", c, args.seconds, headers),
+                            load(ours + path, c, args.seconds, headers, status),  # type: ignore[operator]
+                        )
+                        for _ in range(args.turns)
+                    ]
             # A quiet window (the lag of the machine itself), with a front end polling.
             revalidated, polls = poll_overview(ours, 11)
             idle_ms = loop_lag_ms(ours)
             lag_ms = loop_lag_under_load(ours + "/api/dashboard", lambda: loop_lag_ms(ours))
             bare_lag_ms = loop_lag_under_load(bare + "/config", lambda: bare_loop_lag_ms(bare))
-    print(f"\nServing ({tool}, {args.seconds:.0f} s per run; each ratio is against the bare "
-          "route measured just before it)")  # fmt: skip
+    print(f"\nServing ({tool}, {args.turns} turns of {args.seconds:.0f} s per route and "
+          "concurrency, each beside a bare-route run just before it; median of the turns)")  # fmt: skip
     header = f"  {'route':42s}" + "".join(
-        f"{f'c={c} req/s':>12s}{'ratio':>7s}{'p50':>9s}{'p99':>9s}" for c in CONNECTIONS
+        f"{f'c={c} req/s':>12s}{'ratio':>7s}{'(turns)':>12s}{'p50':>9s}{'p99':>9s}"
+        for c in CONNECTIONS
     )
     print(header)
     line = f"  {ROUTES[0][0]:42s}"
     for c in CONNECTIONS:
-        rates = [floors[label, c][0] for label, _ in ROUTES[1:]]
-        line += f"{f'{min(rates):,.0f}-{max(rates):,.0f}':>12s}{'1.00':>7s}{'':18s}"
+        rates = [turn.bare[0] for label, _ in ROUTES[1:] for turn in turns[label, c]]
+        line += f"{f'{min(rates):,.0f}-{max(rates):,.0f}':>12s}{'1.00':>7s}{'':30s}"
     print(line + "  (range over its runs)")
     for label, _ in ROUTES[1:]:
         line = f"  {label:42s}"
         for c in CONNECTIONS:
-            rate, p50, p99 = results[label, c]
-            ratio = rate / floors[label, c][0]
-            line += f"{rate:12,.0f}{ratio:7.2f}{p50:7.2f}ms{p99:7.2f}ms"
+            runs = turns[label, c]
+            ratios = [turn.ratio for turn in runs]
+            rate, p50, p99 = (statistics.median(turn.ours[i] for turn in runs) for i in range(3))
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+            line += f"{rate:12,.0f}{statistics.median(ratios):7.2f}{spread:>12s}"
+            line += f"{p50:7.2f}ms{p99:7.2f}ms"
         print(line)
     print(f"  event-loop lag, worst in 10 s: {lag_ms:.1f} ms under dashboard load (c=32), "
           f"{idle_ms:.1f} ms idle just before; the bare route's under its own load (c=32) "
