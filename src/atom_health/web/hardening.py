@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from functools import lru_cache
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -99,15 +99,17 @@ class HardeningMiddleware:
             return
         started = refused = False
 
-        async def send_secured(message: Message) -> None:
+        def send_secured(message: Message) -> Awaitable[None]:
+            # A plain function returning the server's awaitable: no coroutine of its own per
+            # message (both send wrappers of the edge are written so).
             nonlocal started
             if refused:  # the app answers a body it could not read; we already did
-                return
+                return _dropped()
             if message["type"] == "http.response.start":
                 started = True
                 headers = message.get("headers", ())
                 message["headers"] = [*headers, *security_headers_for(headers)]
-            await send(message)
+            return send(message)
 
         headers = scope["headers"]
         if len(headers) > self.max_headers:
@@ -155,6 +157,10 @@ def security_headers_for(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[b
                 JSON_SECURITY_HEADERS if value.startswith(b"application/json") else SECURITY_HEADERS
             )
     return SECURITY_HEADERS
+
+
+async def _dropped() -> None:
+    return None
 
 
 def _too_long(content_length: bytes, limit: int) -> bool:
