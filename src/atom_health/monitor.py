@@ -141,7 +141,7 @@ class HealthMonitor:
         self.fingerprint_key = secrets.token_bytes(32)
         self._cache: dict[str, _Cached] = {}
         self._configurations: dict[str, tuple[object, ConfigurationCheck]] = {}
-        self._watches: dict[str, VariableWatch] = {}  # each integration's variables
+        self._watches: dict[str, tuple[Integration, VariableWatch]] = {}  # their variables
         self.generation = 0  # changes whenever a cached result does
         self._inflight: dict[str, asyncio.Task[ServiceHealth]] = {}
         self._limit: asyncio.Semaphore | None = None
@@ -426,11 +426,11 @@ class HealthMonitor:
 
     def _fingerprint(self, integration: Integration) -> int:
         """Changes whenever any of the integration's variables does; holds no value itself."""
-        names = (*integration.required_env, *integration.optional_env)
-        watch = self._watches.get(integration.id)
-        if watch is None or watch.names != names:
-            watch = self._watches[integration.id] = VariableWatch(self.environ, names)
-        return watch.signature()
+        kept = self._watches.get(integration.id)
+        if kept is None or kept[0] is not integration:  # a reload makes new definitions
+            names = (*integration.required_env, *integration.optional_env)
+            kept = self._watches[integration.id] = (integration, VariableWatch(self.environ, names))
+        return kept[1].signature()
 
     def _result(
         self,

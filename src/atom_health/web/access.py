@@ -195,15 +195,15 @@ class AccessMiddleware:
         finally:
             unsafe = method not in SAFE_METHODS
             access.audit.record(
-                AuditRecord(
-                    at=time.time(),
-                    key=principal.name if principal else "anonymous",
-                    role=principal.role.value if principal else None,
-                    client=address,
-                    method=method,
-                    path=path,
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                AuditRecord(  # in field order (keywords cost twice as much, per request)
+                    time.time(),
+                    principal.name if principal else "anonymous",
+                    principal.role.value if principal else None,
+                    address,
+                    method,
+                    path,
+                    status,
+                    round((time.perf_counter() - started) * 1000, 3),
                 ),
                 admin_action=unsafe
                 and path != SESSION_PATH
