@@ -272,3 +272,13 @@ def test_a_variable_watch_reads_any_mapping() -> None:
     before = watch.signature()
     environ["W_B"] = "b"
     assert watch.signature() != before
+
+
+def test_a_variable_watch_never_shows_a_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It holds the values it compares (os.environ's own bytes); its reprs, which a
+    traceback with locals would print, hold none."""
+    monkeypatch.setenv("W_SECRET", "sk_live_never-shown-0123456789")
+    watch = VariableWatch(os.environ, ("W_SECRET", "W_UNSET"))
+    watch.signature()
+    shown = repr(watch) + repr(watch._last) + str(watch._last)
+    assert "never-shown" not in shown

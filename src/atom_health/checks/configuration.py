@@ -9,7 +9,8 @@ from __future__ import annotations
 import operator
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import NamedTuple, cast
+from dataclasses import dataclass, field
+from typing import cast
 
 from atom_health.catalog.model import Integration
 from atom_health.checks.fingerprint import fingerprints
@@ -17,17 +18,14 @@ from atom_health.model.results import CheckStatus, ConfigurationCheck
 
 
 def read_env(environ: Mapping[str, str], names: Iterable[str]) -> list[str | None]:
-    """The values of ``names`` (None when unset).
-
-    For the process environment it reads os.environ's own dict: ``os.environ.get`` raises
-    and catches a KeyError for every unset name (~6 µs each), and cached answers check their
-    integrations' variables on every request.
-    """
-    data = getattr(environ, "_data", None) if isinstance(environ, os._Environ) else None
+    """The values of ``names`` (None when unset). For the process environment it reads
+    os.environ's own dict: ``os.environ.get`` raises and catches a KeyError for every unset
+    name (~6 µs each)."""
+    data = _process_bytes(environ)
     if data is None:
         return [environ.get(name) for name in names]
-    encode, decode = os.environ.encodekey, os.environ.decodevalue
-    return [None if (v := data.get(encode(name))) is None else decode(v) for name in names]
+    decode = cast(Callable[[bytes], str], os.environ.decodevalue)  # typeshed: str -> str
+    return [None if (v := data.get(_encoded(name))) is None else decode(v) for name in names]
 
 
 class VariableWatch:
@@ -45,8 +43,7 @@ class VariableWatch:
     def __init__(self, environ: Mapping[str, str], names: tuple[str, ...]) -> None:
         self.names = names
         self._environ = environ
-        data = getattr(environ, "_data", None) if isinstance(environ, os._Environ) else None
-        self._data: dict[bytes, bytes] | None = data
+        data = self._data = _process_bytes(environ)
         self._keys = tuple(_encoded(name) for name in names) if data is not None else ()
         self._last = self._look(data) if data is not None else None
 
@@ -69,18 +66,25 @@ class VariableWatch:
         return last.signature
 
 
-class _Look(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _Look:
     """What a :class:`VariableWatch` saw: how to fetch the variables that were set, their
-    values, the names that were unset, and the signature of it all."""
+    values (never shown: they may be secrets), the names that were unset, and the signature
+    of it all."""
 
-    fetch: Callable[[dict[bytes, bytes]], object]
-    values: object
+    fetch: Callable[[dict[bytes, bytes]], object] = field(repr=False)
+    values: object = field(repr=False)
     unset: frozenset[bytes]
     signature: int
 
 
 def _nothing(data: dict[bytes, bytes]) -> tuple[()]:
     return ()
+
+
+def _process_bytes(environ: Mapping[str, str]) -> dict[bytes, bytes] | None:
+    """The dict of bytes behind the process environment (None for any other mapping)."""
+    return getattr(environ, "_data", None) if isinstance(environ, os._Environ) else None
 
 
 def _encoded(name: str) -> bytes:
