@@ -145,6 +145,52 @@ def test_a_changed_variable_is_never_answered_from_old_bytes(
     assert changed.json()["integrations"]["slack"]["missing_env_vars"] == ["SLACK_CLIENT_SECRET"]
 
 
+def test_a_changed_process_variable_is_never_answered_from_old_bytes(
+    monkeypatch: pytest.MonkeyPatch, sim_urls: dict[str, str], sim_credentials: dict[str, str]
+) -> None:
+    """As the test above, on the process environment itself (what ``serve`` reads), whose
+    bytes the cached answers watch instead of decoding every variable per request."""
+    import os
+
+    from atom_health.catalog import build_catalog
+    from atom_health.config import Settings
+    from atom_health.monitor import HealthMonitor
+    from tests.conftest import FAST_PROBES
+
+    for name, value in {**sim_urls, **sim_credentials}.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(probes=FAST_PROBES, refresh_min_interval_seconds=0)
+    monitor = HealthMonitor(build_catalog(settings, os.environ), settings=settings)
+    system = HealthSystem(
+        settings, os.environ, monitor=monitor, store=MemoryStore(), scheduler=False
+    )
+    with ThreadedServer(create_app(system)) as server, httpx.Client(base_url=server.url) as api:
+        assert api.get("/api/integrations/health", params={"refresh": "true"}).status_code == 200
+        overview = api.get("/api/integrations/health")
+        config = api.get("/api/integrations/config")
+        assert api.get("/api/slack/health").json()["cached"] is True
+
+        monkeypatch.delenv("SLACK_CLIENT_SECRET")
+        cleared = api.get("/api/slack/health").json()
+        polled = api.get(
+            "/api/integrations/health", headers={"If-None-Match": overview.headers["etag"]}
+        )
+        changed = api.get(
+            "/api/integrations/config", headers={"If-None-Match": config.headers["etag"]}
+        )
+        monkeypatch.setenv("SLACK_CLIENT_SECRET", "rotated")
+        rotated = api.get("/api/integrations/config").json()["integrations"]["slack"]
+
+    assert cleared["configured"] is False
+    assert polled.status_code == 200
+    assert polled.json()["services"]["slack"]["missing_env_vars"] == ["SLACK_CLIENT_SECRET"]
+    assert changed.status_code == 200
+    assert changed.json()["integrations"]["slack"]["missing_env_vars"] == ["SLACK_CLIENT_SECRET"]
+    before = config.json()["integrations"]["slack"]["fingerprints"]["SLACK_CLIENT_SECRET"]
+    assert rotated["missing_env_vars"] == []
+    assert rotated["fingerprints"]["SLACK_CLIENT_SECRET"] != before
+
+
 def test_an_expired_result_goes_back_to_the_engine(
     make_monitor: Callable[..., Any], environ: dict[str, str], sim_credentials: dict[str, str]
 ) -> None:
