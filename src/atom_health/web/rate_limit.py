@@ -67,7 +67,7 @@ class InboundLimiter:
             raise ConfigError(
                 f"security.rate_limit: cannot read {limits!r}; write e.g. '600/minute'"
             ) from None
-        self._windows = [(item.amount, item.get_expiry()) for item in self._items]
+        self._windows = [(item.amount, item.get_expiry()) for item in self._items]  # read once
         scheme = storage_uri.partition("://")[0]
         self._shared = None if scheme == "memory" else _shared_limiter(storage_uri, scheme)
         self._local = LocalWindows()  # the counts, or the fallback while shared ones are away
@@ -106,9 +106,10 @@ class InboundLimiter:
 
     async def _check_shared(self, limiter: FixedWindowRateLimiter, client: str) -> float | None:
         refused: list[RateLimitItem] = []
-        for item, key in zip(self._items, self._keys(client), strict=True):
+        windows = zip(self._items, self._windows, self._keys(client), strict=True)
+        for item, (amount, seconds), key in windows:
             # What ``limiter.hit(item, client)`` does, with the client's key made once.
-            if await limiter.storage.incr(key, item.get_expiry()) > item.amount:
+            if await limiter.storage.incr(key, seconds) > amount:
                 refused.append(item)
         if not refused:
             return None
