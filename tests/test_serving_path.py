@@ -1,5 +1,6 @@
-"""The serving path's own parts: the audit line built by hand, the server's transport that
-sends a head with its body, and the gathered audit lines written by ``serve`` at a stop."""
+"""The serving path's own parts: the audit line built by hand, the server's response cycle
+(a head leaves with its body; each header line checked once), and the gathered audit lines
+written by ``serve`` at a stop."""
 
 from __future__ import annotations
 
@@ -15,15 +16,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+from uvicorn.server import ServerState
 
 from atom_health.checks.configuration import VariableWatch
 from atom_health.config.security import SecuritySettings
 from atom_health.model.audit import AuditRecord
-from atom_health.serving import ThreadedServer, bounded_server_options
+from atom_health.serving import ThreadedServer, bounded_server_options, cycle
 from atom_health.simulator import Simulator
 from atom_health.web.audit import audit_line
 from atom_health.web.hardening import HardeningMiddleware
@@ -91,6 +94,26 @@ async def not_modified(request: Request) -> Response:
     return Response(status_code=304, headers={"etag": '"x"', "content-length": "0"})
 
 
+LARGE = bytes(range(256)) * 400  # 100 KiB: past what is joined to its head
+
+
+async def large(request: Request) -> Response:
+    return Response(LARGE, media_type="application/octet-stream")
+
+
+async def split(request: Request) -> Response:
+    """A header value that would split the response: the app's bug, never the client's."""
+    response = PlainTextResponse("split")
+    response.raw_headers.append((b"x-note", request.query_params["note"].encode()))
+    return response
+
+
+async def overlong(request: Request) -> Response:
+    response = Response(b"0123456789")
+    response.raw_headers = [(b"content-length", b"5")]
+    return response
+
+
 @pytest.fixture(scope="module")
 def bounded() -> Iterator[ThreadedServer]:
     """A server with the protocol ``serve`` uses (bounded heads, one write per answer)."""
@@ -100,6 +123,9 @@ def bounded() -> Iterator[ThreadedServer]:
             Route("/small", small, methods=["GET", "HEAD"]),
             Route("/echo", echo, methods=["POST"]),
             Route("/not-modified", not_modified),
+            Route("/large", large),
+            Route("/split", split),
+            Route("/overlong", overlong),
         ]
     )
     with ThreadedServer(app, **bounded_server_options(SecuritySettings())) as server:
@@ -178,6 +204,108 @@ def test_answers_on_a_kept_alive_connection_arrive_whole_and_in_order(
             assert (answer.status_code, answer.text) == (200, "small answer")
         assert client.get("/stream").text == "late"
         assert client.get("/small").text == "small answer"
+
+
+def test_a_large_body_arrives_whole_after_its_head(bounded: ThreadedServer) -> None:
+    answer = httpx.get(bounded.url + "/large")
+    assert answer.headers["content-length"] == str(len(LARGE))
+    assert answer.content == LARGE
+
+
+def test_a_header_that_would_split_the_response_is_refused_every_time(
+    bounded: ThreadedServer,
+) -> None:
+    """Header lines are checked once and remembered: a good value must not vouch for a bad
+    one with the same name, nor a bad one pass the second time."""
+    for note in ("fine", "also fine", "fine"):
+        good = httpx.get(bounded.url + "/split", params={"note": note})
+        assert (good.status_code, good.headers["x-note"]) == (200, note)
+    for _ in range(2):
+        with socket.create_connection((bounded.host, bounded.port)) as connection:
+            connection.sendall(
+                b"GET /split?note=fine%0D%0Aset-cookie:%20stolen=1 HTTP/1.1\r\n"
+                b"Host: 127.0.0.1\r\n\r\n"
+            )
+            received = read_until(connection, b"stolen", seconds=2)
+        assert b"stolen" not in received
+        assert b"set-cookie" not in received.lower()
+
+
+def test_a_body_longer_than_its_declared_length_is_never_sent(bounded: ThreadedServer) -> None:
+    with socket.create_connection((bounded.host, bounded.port)) as connection:
+        connection.sendall(b"GET /overlong HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        received = read_until(connection, b"56789", seconds=2)
+    assert b"56789" not in received
+
+
+def test_checked_header_lines_are_remembered_up_to_a_bound() -> None:
+    cycle._checked_lines.clear()
+    for number in range(cycle.LINES_KEPT + 10):
+        assert cycle.header_line(b"ETag", b'"%d"' % number) == (None, b'etag: "%d"\r\n' % number)
+    assert 0 < len(cycle._checked_lines) <= cycle.LINES_KEPT
+    assert cycle.header_line(b"Content-Length", b"12") == (
+        b"content-length",
+        b"content-length: 12\r\n",
+    )
+    with pytest.raises(RuntimeError, match="header value"):
+        cycle.header_line(b"x-note", b"a\nb")
+    with pytest.raises(RuntimeError, match="header name"):
+        cycle.header_line(b"x note", b"a")
+
+
+class RecordedTransport(asyncio.Transport):
+    """What a connection's protocol writes, one entry per write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default
+        )
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def test_an_answer_of_declared_length_leaves_in_one_write() -> None:
+    """Head and body in one write, so one TCP segment; a HEAD's head alone, at once."""
+    app = Starlette(routes=[Route("/small", small, methods=["GET", "HEAD"])])
+    protocol_class = bounded_server_options(SecuritySettings())["http"]
+    config = uvicorn.Config(app, http=protocol_class, log_level="warning")
+    protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
+    transport = RecordedTransport()
+    protocol.connection_made(transport)
+    try:
+        for request, expected_body in ((b"GET", b"small answer"), (b"HEAD", b"")):
+            transport.writes.clear()
+            protocol.data_received(request + b" /small HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            for _ in range(100):
+                if transport.writes:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)  # nothing more follows
+            assert len(transport.writes) == 1, transport.writes
+            head, _, body = transport.writes[0].partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+            assert b"\r\ncontent-length: 12" in head
+            assert body == expected_body
+    finally:
+        protocol.connection_lost(None)
 
 
 def test_audit_lines_gathered_at_a_stop_are_written(tmp_path: Path, simulator: Simulator) -> None:

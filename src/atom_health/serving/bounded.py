@@ -1,74 +1,12 @@
-"""Run an ASGI app under uvicorn in a background thread, on a real loopback socket.
-
-Used wherever one process needs a server beside other work: tests, benchmarks, the
-provider simulator and the demo.
-"""
+"""The HTTP protocol ``serve`` runs: uvicorn's, with what one client can make us hold
+bounded."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
-from types import TracebackType
-from typing import Any, Self
-
-import uvicorn
+from typing import Any
 
 from atom_health.config.security import SecuritySettings
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class ThreadedServer:
-    """``with ThreadedServer(app) as server: httpx.get(server.url + "/path")``."""
-
-    def __init__(
-        self, app: Any, host: str = "127.0.0.1", port: int | None = None, **config: Any
-    ) -> None:
-        self.host = host
-        self.port = port or free_port(host)
-        options: dict[str, Any] = {
-            "log_level": "warning",
-            "lifespan": "on",
-            "timeout_graceful_shutdown": 3,  # open event streams must not hold a stop
-            **config,
-        }
-        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, **options))
-        self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self, timeout: float = 10.0) -> Self:
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"server on {self.url} did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def bounded_server_options(security: SecuritySettings) -> dict[str, Any]:
@@ -86,7 +24,9 @@ def bounded_server_options(security: SecuritySettings) -> dict[str, Any]:
 
 def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[Any] | str:
     try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+        from atom_health.serving.cycle import ResponseCycle
     except ImportError:  # no httptools: h11, bounded by h11_max_incomplete_event_size
         return "h11"
 
@@ -97,7 +37,7 @@ def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[
 
         The time limit costs a number per request: one watchdog per connection wakes every
         ``timeout`` seconds at most and closes it when a head has been arriving for longer.
-        Its transport writes a response's head with the body that follows (:class:`OneWrite`).
+        Each request's response goes through :class:`~atom_health.serving.cycle.ResponseCycle`.
         """
 
         _head_bytes = 0
@@ -105,11 +45,9 @@ def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[
         _refused = False  # this connection's head was refused, or took too long: it is closing
         _head_since: float | None = None  # loop time the head being read began; None: none
         _watchdog: asyncio.TimerHandle | None = None
-        _writes: OneWrite
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            self._writes = OneWrite(transport)
-            super().connection_made(self._writes)  # type: ignore[arg-type]
+            super().connection_made(transport)
             self._head_since = self.loop.time()
             self._watchdog = self.loop.call_later(timeout, self._watch)
 
@@ -143,6 +81,8 @@ def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[
             self._head_bytes = 0
             if not self._refused:  # a refused head never reaches the app
                 super().on_headers_complete()
+                if type(self.cycle) is RequestResponseCycle:  # the one just made for this request
+                    self.cycle.__class__ = ResponseCycle  # same state, its own send
 
         def on_body(self, body: bytes) -> None:
             if not self._refused:
@@ -153,7 +93,6 @@ def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[
                 super().on_message_complete()
 
         def on_response_complete(self) -> None:
-            self._writes.flush()  # a head without a body (HEAD, 304) goes now
             super().on_response_complete()
             self._head_bytes = 0  # the next request on this connection starts now
 
@@ -180,59 +119,3 @@ def _bounded_protocol(max_bytes: int, max_headers: int, timeout: float) -> type[
             self.transport.close()
 
     return BoundedHttpToolsProtocol
-
-
-class OneWrite:
-    """A connection's transport that sends a response's head together with the body that
-    follows it: one system call and one TCP segment per small answer instead of two (the
-    server writes them apart).
-
-    Only a head that declares a ``content-length`` is held, and only until the next write
-    (its body), the end of the response (:meth:`flush`, from the protocol: a HEAD or 304
-    has no body) or the connection's close. Every other head (a stream's, chunked; an
-    interim ``100 Continue``) and everything else passes straight on."""
-
-    __slots__ = ("_head", "_transport")
-
-    JOIN_UP_TO = 64 * 1024  # larger bodies go in their own write, not copied
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self._transport = transport
-        self._head: bytes | None = None
-
-    def write(self, data: bytes) -> None:
-        head = self._head
-        if head is not None:
-            self._head = None
-            if len(data) <= self.JOIN_UP_TO:
-                self._transport.write(head + data)
-                return
-            self._transport.write(head)
-        elif _is_head_with_length(data):
-            self._head = data
-            return
-        self._transport.write(data)
-
-    def flush(self) -> None:
-        """Send a held head (the response ended without a body)."""
-        if self._head is not None:
-            head, self._head = self._head, None
-            self._transport.write(head)
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def is_closing(self) -> bool:  # asked on every request: not through __getattr__
-        return self._transport.is_closing()
-
-    def __getattr__(self, name: str) -> Any:  # get_extra_info, pause_reading, set_protocol, ...
-        return getattr(self._transport, name)
-
-
-def _is_head_with_length(data: bytes) -> bool:
-    return (
-        data.startswith(b"HTTP/1.1 ")
-        and data.endswith(b"\r\n\r\n")
-        and b"\r\ncontent-length: " in data
-    )
