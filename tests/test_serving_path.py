@@ -108,6 +108,12 @@ async def split(request: Request) -> Response:
     return response
 
 
+async def built(request: Request) -> Response:
+    response = PlainTextResponse("built")
+    response.raw_headers.append((b"x-built", bytearray(b"in pieces")))
+    return response
+
+
 async def overlong(request: Request) -> Response:
     response = Response(b"0123456789")
     response.raw_headers = [(b"content-length", b"5")]
@@ -126,6 +132,7 @@ def bounded() -> Iterator[ThreadedServer]:
             Route("/large", large),
             Route("/split", split),
             Route("/overlong", overlong),
+            Route("/built", built),
         ]
     )
     with ThreadedServer(app, **bounded_server_options(SecuritySettings())) as server:
@@ -229,6 +236,12 @@ def test_a_header_that_would_split_the_response_is_refused_every_time(
             received = read_until(connection, b"stolen", seconds=2)
         assert b"stolen" not in received
         assert b"set-cookie" not in received.lower()
+
+
+def test_a_header_value_built_in_a_bytearray_is_sent(bounded: ThreadedServer) -> None:
+    for _ in range(2):
+        answer = httpx.get(bounded.url + "/built")
+        assert (answer.text, answer.headers["x-built"]) == ("built", "in pieces")
 
 
 def test_a_body_longer_than_its_declared_length_is_never_sent(bounded: ThreadedServer) -> None:

@@ -95,7 +95,10 @@ class ResponseCycle(RequestResponseCycle):
         says_close = False
         for headers in (self.default_headers, message.get("headers", ())):
             for name, value in headers:
-                acted_on, line = _checked_lines.get((name, value)) or header_line(name, value)
+                try:
+                    acted_on, line = _checked_lines.get((name, value)) or header_line(name, value)
+                except TypeError:  # a bytearray (ASGI allows any bytes-like): checked as bytes
+                    acted_on, line = header_line(bytes(name), bytes(value))
                 content.append(line)
                 if acted_on is None:
                     continue
