@@ -260,6 +260,9 @@ def test_checked_header_lines_are_remembered_up_to_a_bound() -> None:
         b"content-length",
         b"content-length: 12\r\n",
     )
+    cookie = (b"set-cookie", b"session=secret-value; HttpOnly")
+    assert cycle.header_line(*cookie)[1] == b"set-cookie: session=secret-value; HttpOnly\r\n"
+    assert cookie not in cycle._checked_lines, "a session's cookie stays in memory"
     with pytest.raises(RuntimeError, match="header value"):
         cycle.header_line(b"x-note", b"a\nb")
     with pytest.raises(RuntimeError, match="header name"):

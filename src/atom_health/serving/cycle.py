@@ -38,16 +38,17 @@ _ACTED_ON = frozenset({b"content-length", b"transfer-encoding", b"connection"})
 
 def header_line(name: bytes, value: bytes) -> tuple[bytes | None, bytes]:
     """``(lowercased name if it is one uvicorn acts on, b"name: value\\r\\n")``, refusing a
-    name or value uvicorn refuses; remembered once checked."""
+    name or value uvicorn refuses; remembered once checked, except a cookie."""
     if HEADER_RE.search(name):
         raise RuntimeError("Invalid HTTP header name.")
     if HEADER_VALUE_RE.search(value):
         raise RuntimeError("Invalid HTTP header value.")
     lowered = name.lower()
     line = (lowered if lowered in _ACTED_ON else None, lowered + b": " + value + b"\r\n")
-    if len(_checked_lines) >= LINES_KEPT:
-        _checked_lines.clear()
-    _checked_lines[(name, value)] = line
+    if lowered != b"set-cookie":  # a cookie is new each time and may hold a session's secret
+        if len(_checked_lines) >= LINES_KEPT:
+            _checked_lines.clear()
+        _checked_lines[(name, value)] = line
     return line
 
 
