@@ -9,9 +9,10 @@
   header); answers repeat the same few dozen headers, so a pair that passed is remembered
   with its rendered line.
 
-Everything else is uvicorn's :class:`RequestResponseCycle.send`, unchanged in behaviour:
-the same refusals, the same ``Content-Length`` accounting, ``connection: close`` and
-chunked encoding. :mod:`.bounded` puts it in place of uvicorn's own when a request's head
+Everything else is uvicorn's :class:`RequestResponseCycle.send` as of uvicorn 0.54, unchanged
+in behaviour: the same refusals (its own regular expressions, from the installed uvicorn),
+the same ``Content-Length`` accounting, ``connection: close`` and chunked encoding; a
+uvicorn upgrade that changes its ``send`` should be read against this one. :mod:`.bounded` puts it in place of uvicorn's own when a request's head
 is complete, before the request's task first runs. Its state is uvicorn's own, so a response
 begun by uvicorn's ``send`` would still be finished correctly by this one.
 """
